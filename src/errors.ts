@@ -1,0 +1,145 @@
+/**
+ * Errors. Each failure has its own class and a stable `code`; the code is the contract, the message
+ * may change. Every error is thrown before any shared state changes. A class is lost when an error
+ * crosses a thread boundary by structured clone, so `RosterError.from(obj)` rebuilds it from `code`.
+ *
+ * @module
+ */
+
+/** Base class of every error Roster throws. */
+export class RosterError extends Error {
+  /** Stable machine-readable code, e.g. `'ROSTER_ERR_INVALID_KEY'`. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** Rebuilds a typed error from `{ code, message }` received from another thread. */
+  static from(obj: { code?: unknown; message?: unknown }): RosterError {
+    const message = typeof obj.message === 'string' ? obj.message : String(obj.message);
+    const ctor = typeof obj.code === 'string' ? kByCode.get(obj.code) : undefined;
+    if (ctor === undefined) return new RosterError(typeof obj.code === 'string' ? obj.code : 'ROSTER_ERR', message);
+    const err = Object.create(ctor.prototype as object) as RosterError;
+    Object.assign(err, new RosterError(obj.code as string, message));
+    Object.defineProperty(err, 'name', { value: ctor.name, writable: true, configurable: true });
+    return err;
+  }
+}
+
+/** A registry option is missing or has the wrong type or range. */
+export class InvalidOptionError extends RosterError {
+  static readonly code = 'ROSTER_ERR_INVALID_OPTION';
+  constructor(message: string) {
+    super(InvalidOptionError.code, message);
+  }
+}
+
+/** A key is not a string, number, bigint, boolean, Uint8Array or array of these. */
+export class InvalidKeyError extends RosterError {
+  static readonly code = 'ROSTER_ERR_INVALID_KEY';
+  constructor(message: string) {
+    super(InvalidKeyError.code, message);
+  }
+}
+
+/** A value cannot be structured-cloned (a function, a symbol, a SharedArrayBuffer...). */
+export class InvalidValueError extends RosterError {
+  static readonly code = 'ROSTER_ERR_INVALID_VALUE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(InvalidValueError.code, message, options);
+  }
+}
+
+/** An encoded key is larger than `maxKeyBytes`. */
+export class KeyTooLargeError extends RosterError {
+  static readonly code = 'ROSTER_ERR_KEY_TOO_LARGE';
+  constructor(message: string) {
+    super(KeyTooLargeError.code, message);
+  }
+}
+
+/** An encoded value is larger than `maxValueBytes`. */
+export class ValueTooLargeError extends RosterError {
+  static readonly code = 'ROSTER_ERR_VALUE_TOO_LARGE';
+  constructor(message: string) {
+    super(ValueTooLargeError.code, message);
+  }
+}
+
+/** A partition would have to grow past `maxPartitionBytes`. Nothing was written. */
+export class CapacityError extends RosterError {
+  static readonly code = 'ROSTER_ERR_CAPACITY';
+  constructor(message: string) {
+    super(CapacityError.code, message);
+  }
+}
+
+/** A match pattern, guard or match specification is malformed. */
+export class InvalidMatchSpecError extends RosterError {
+  static readonly code = 'ROSTER_ERR_MATCH_SPEC';
+  constructor(message: string) {
+    super(InvalidMatchSpecError.code, message);
+  }
+}
+
+/** The call is not supported by this registry's key kind (e.g. `updateValue` on duplicate keys). */
+export class UnsupportedError extends RosterError {
+  static readonly code = 'ROSTER_ERR_UNSUPPORTED';
+  constructor(message: string) {
+    super(UnsupportedError.code, message);
+  }
+}
+
+/** The registry was closed, or the handle does not describe a registry. Elixir's "unknown registry". */
+export class UnknownRegistryError extends RosterError {
+  static readonly code = 'ROSTER_ERR_UNKNOWN_REGISTRY';
+  constructor(message: string) {
+    super(UnknownRegistryError.code, message);
+  }
+}
+
+/** A write by an incarnation already declared dead was rejected (fencing). */
+export class StaleIncarnationError extends RosterError {
+  static readonly code = 'ROSTER_ERR_STALE_INCARNATION';
+  constructor(message: string) {
+    super(StaleIncarnationError.code, message);
+  }
+}
+
+/** A bounded wait ran out: a lock stayed held by a live owner past the deadline. */
+export class TimeoutError extends RosterError {
+  static readonly code = 'ROSTER_ERR_TIMEOUT';
+  constructor(message: string) {
+    super(TimeoutError.code, message);
+  }
+}
+
+const kByCode = new Map<string, abstract new (...args: never[]) => RosterError>([
+  [InvalidOptionError.code, InvalidOptionError],
+  [InvalidKeyError.code, InvalidKeyError],
+  [InvalidValueError.code, InvalidValueError],
+  [KeyTooLargeError.code, KeyTooLargeError],
+  [ValueTooLargeError.code, ValueTooLargeError],
+  [CapacityError.code, CapacityError],
+  [InvalidMatchSpecError.code, InvalidMatchSpecError],
+  [UnsupportedError.code, UnsupportedError],
+  [UnknownRegistryError.code, UnknownRegistryError],
+  [StaleIncarnationError.code, StaleIncarnationError],
+  [TimeoutError.code, TimeoutError],
+]);
+
+/** Formats a received value for an error message: `got: 3 (number)`. */
+export function describe(value: unknown): string {
+  let shown: string;
+  try {
+    shown = typeof value === 'bigint' ? `${value}n` : typeof value === 'string' ? JSON.stringify(value) : String(value);
+  } catch {
+    shown = Object.prototype.toString.call(value);
+  }
+  if (shown.length > 80) shown = `${shown.slice(0, 77)}...`;
+  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+  return `${shown} (${type})`;
+}
