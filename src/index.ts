@@ -1,0 +1,17 @@
+/**
+ * Roster: Elixir's Registry for Node.js worker threads. Public exports only.
+ *
+ * @module
+ */
+export { Registry } from './registry.js';
+export type { RegistryHandle } from './options.js';
+export { self } from './process.js';
+export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './pattern.js';
+export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './pattern.js';
+export {
+  RosterError, InvalidOptionError, InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError,
+  CapacityError, InvalidMatchSpecError, UnsupportedError, UnknownRegistryError, StaleIncarnationError, TimeoutError,
+} from './errors.js';
+export type {
+  Pid, Key, KeysKind, Entry, RegisterResult, UpdateResult, MetaResult, RegistryEvent, RegistryOptions,
+} from './types.js';

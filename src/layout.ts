@@ -1,0 +1,155 @@
+/**
+ * The shared-memory layout, defined once. No other module uses a bare numeric offset.
+ *
+ * All offsets are in 32-bit words of an `Int32Array` over the buffer. Hot words that different threads
+ * write are on separate 64-byte cache lines.
+ *
+ * ## Partition buffer (one growable SharedArrayBuffer per partition)
+ *
+ * ```
+ *  word 0                16               32               48               64
+ *  ┌────────────────────┬────────────────┬────────────────┬────────────────┐
+ *  │ line 0: read-mostly│ line 1: lock + │ line 2: counts │ line 3: unused │
+ *  │ magic ver epoch    │ intent record  │ live used top  │                │
+ *  │ bank0{base,cap,    │ (writer owned) │ serial change  │                │
+ *  │  arena} bank1{..}  │                │                │                │
+ *  └────────────────────┴────────────────┴────────────────┴────────────────┘
+ *  then bank regions, anywhere after the header (a bank is re-placed at the end when it must grow):
+ *  ┌──────────────────────────────────┬──────────────────────────────────────────┐
+ *  │ slots: cap × [offset, hash]      │ arena: immutable entry blobs (bump)       │
+ *  └──────────────────────────────────┴──────────────────────────────────────────┘
+ * ```
+ *
+ * A slot is two words: `offset` (the publish point: kEmpty, kTomb, or the word offset of a blob) and
+ * `hash` (a filter, written before `offset`). An entry blob, word-aligned, never changes while its bank
+ * is active:
+ *
+ * ```
+ *  ┌──────┬─────────┬──────────┬────────┬─────────┬────────┬─────────┬────────┬──────────┬──────────┐
+ *  │ hash │ ownerInc│ ownerLoc │ serial │ keyTag  │ keyLen │ valTag  │ valLen │ key data │ val data │
+ *  └──────┴─────────┴──────────┴────────┴─────────┴────────┴─────────┴────────┴──────────┴──────────┘
+ *    key data: UTF-16 units (string keys) or canonical bytes (other keys), padded to 8 bytes;
+ *    val data: 8-byte aligned; float64, UTF-16 units or v8-serialized bytes, per valTag.
+ * ```
+ *
+ * The active bank is `epoch & 1`. Compaction and growth build the other bank while holding the lock,
+ * then publish it with one store to `epoch`. Readers read `epoch` before and after a probe and retry on
+ * change, so a bank that readers may still be reading is only rewritten after the epoch moved on.
+ *
+ * ## Domain buffer (one per process tree; shared by every registry created from it)
+ *
+ * ```
+ *  header line (16 words): magic, version, gen counter, random domain id
+ *  thread slots: kMaxThreads × 16 words (one cache line each):
+ *   ┌──────┬──────┬───────┬───────────┬───────────┬────────┬──────────┐
+ *   │ live │ last │ state │ heartbeat │ nextLocal │ reason │ reserved │
+ *   └──────┴──────┴───────┴───────────┴───────────┴────────┴──────────┘
+ * ```
+ * `live` holds the incarnation while the thread is alive and 0 once it is declared dead, so a liveness
+ * check is one load. `last` keeps the incarnation after death, for sweeping.
+ *
+ * @module
+ */
+
+export const kLayoutVersion = 1;
+export const kPartitionMagic = 0x52535450; // 'RSTP'
+export const kDomainMagic = 0x5253544d; // 'RSTM'
+
+// ── Partition header ───────────────────────────────────────────────────────────────────────────
+export const kHeaderWords = 64;
+/** Line 0: read-mostly. */
+export const kHMagic = 0;
+export const kHVersion = 1;
+export const kHEpoch = 2;
+export const kHKind = 3;
+/** Bank descriptors: base (word offset), capacity (slots, a power of two), arena size (words). */
+export const kHBankBase = 4; // + 3 * bank
+export const kBankBase = 0;
+export const kBankCap = 1;
+export const kBankArena = 2;
+export const kBankDescWords = 3;
+/** Line 1: the writer lock and its intent record. */
+export const kHLock = 16;
+export const kHLockWaiters = 17;
+export const kHIntentOp = 18;
+export const kHIntentSlot = 19;
+export const kHIntentOld = 20;
+export const kHIntentNew = 21;
+/** Line 2: counters, written only under the lock. */
+export const kHLive = 32;
+export const kHUsed = 33;
+export const kHArenaTop = 34;
+export const kHSerial = 35;
+export const kHLiveWords = 36;
+/** Bumped (and notified) after every removal; `lock()` waiters sleep on it. */
+export const kHChange = 48;
+
+/** Intent ops recorded before a mutation (for crash recovery). */
+export const kOpNone = 0;
+export const kOpPublish = 1;
+export const kOpRemove = 2;
+export const kOpCompact = 3;
+
+// ── Slots ──────────────────────────────────────────────────────────────────────────────────────
+export const kSlotWords = 2;
+export const kSlotOffset = 0;
+export const kSlotHash = 1;
+/** Slot offset values. Real blob offsets are ≥ kHeaderWords, so they never collide with these. */
+export const kEmpty = 0;
+export const kTomb = 1;
+/** Maximum load (live + tombstones) before a rehash, as a fraction of capacity. */
+export const kMaxLoad = 0.5;
+
+// ── Entry blobs ────────────────────────────────────────────────────────────────────────────────
+export const kBlobHash = 0;
+export const kBlobOwnerInc = 1;
+export const kBlobOwnerLocal = 2;
+export const kBlobSerial = 3;
+export const kBlobKeyTag = 4;
+export const kBlobKeyLen = 5;
+export const kBlobValTag = 6;
+export const kBlobValLen = 7;
+export const kBlobHeaderWords = 8;
+
+/** Key tags: string keys are stored as UTF-16 units; every other key as canonical bytes. */
+export const kKeyString = 1;
+export const kKeyBytes = 2;
+
+/** Value tags. */
+export const kValUndefined = 0;
+export const kValNull = 1;
+export const kValFalse = 2;
+export const kValTrue = 3;
+export const kValInt = 4; // inline in valLen
+export const kValFloat = 5; // 8 bytes
+export const kValString = 6; // valLen UTF-16 units
+export const kValSerialized = 7; // valLen bytes of v8.serialize
+
+// ── Domain ─────────────────────────────────────────────────────────────────────────────────────
+export const kMaxThreads = 1024;
+export const kThreadSlotBits = 10;
+export const kLocalBits = 21;
+export const kLocalLimit = 2 ** kLocalBits;
+export const kDomainHeaderWords = 16;
+export const kDMagic = 0;
+export const kDVersion = 1;
+export const kDGen = 2;
+export const kDId = 3;
+export const kDThreadWords = 16;
+export const kTLive = 0;
+export const kTLast = 1;
+export const kTState = 2;
+export const kTHeartbeat = 3;
+export const kTNextLocal = 4;
+export const kTReason = 5;
+export const kDomainWords = kDomainHeaderWords + kMaxThreads * kDThreadWords;
+
+/** Thread slot states. */
+export const kStateFree = 0;
+export const kStateAlive = 1;
+export const kStateDead = 2;
+
+/** Word offset of a thread slot in the domain buffer. */
+export function threadBase(slot: number): number {
+  return kDomainHeaderWords + slot * kDThreadWords;
+}

@@ -1,0 +1,450 @@
+/**
+ * The public registry: Elixir's `Registry` over partitioned shared-memory tables.
+ *
+ * Every method may be called from any thread holding an instance (`Registry.create` or
+ * `Registry.attach(handle)`). Reads take no lock and send no message. Writes take one partition's lock
+ * for a few hundred nanoseconds and never run user code while holding it.
+ *
+ * @module
+ */
+import { encodeKeyBytes, encodeValue } from './codec.js';
+import { Domain, makePid, pidInc, pidLocal, isPid } from './domain.js';
+import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
+import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
+import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
+import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
+import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
+import { self } from './process.js';
+import { allocatePartition, Table, type KeyQuery, type RawEntry } from './table.js';
+import type {
+  Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
+} from './types.js';
+
+/** Control block words. */
+const kCClosed = 0;
+const kCSubscribers = 1;
+const kControlWords = 16;
+
+const kNoOwner = () => true;
+
+/** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
+export class Registry {
+  /** Structured-cloneable description; pass it to workers through `workerData` or `postMessage`. */
+  readonly handle: RegistryHandle;
+  /** The registry's name (used in events and errors). */
+  readonly name: string;
+  /** Key kind. */
+  readonly kind: KeysKind;
+  /** Number of partitions. */
+  readonly partitions: number;
+
+  readonly #domain: Domain;
+  readonly #tables: Table[];
+  readonly #meta: Table;
+  readonly #locks: Table;
+  readonly #control: Int32Array;
+  readonly #sink = new EventSink();
+  readonly #q: KeyQuery = { isString: true, str: '', bytes: new Uint8Array(0), len: 0, hash: 0 };
+  readonly #alive: (inc: number) => boolean;
+  readonly #unique: boolean;
+  readonly #byPid: boolean;
+
+  private constructor(handle: RegistryHandle) {
+    this.handle = handle;
+    this.name = handle.name;
+    this.kind = handle.kind;
+    this.partitions = handle.partitions.length;
+    this.#domain = Domain.adopt(handle.domain);
+    this.#tables = handle.partitions.map((sab) => new Table(sab, this.#domain));
+    this.#meta = new Table(handle.meta, this.#domain);
+    this.#locks = new Table(handle.locks, this.#domain);
+    this.#control = new Int32Array(handle.control);
+    const domain = this.#domain;
+    this.#alive = (inc) => domain.isAlive(inc);
+    this.#unique = handle.kind === 'unique';
+    this.#byPid = handle.kind === 'duplicate';
+  }
+
+  /**
+   * Creates a registry. Any thread. Validates every option before allocating (`InvalidOptionError`).
+   * Cost: one SharedArrayBuffer per partition, plus two small ones for metadata and locks.
+   */
+  static create(options: RegistryOptions): Registry {
+    const o = resolveOptions(options);
+    const domain = Domain.current();
+    const kind = kKinds.indexOf(o.keys);
+    const handle: RegistryHandle = {
+      roster: 1,
+      id: `${o.name}#${domain.sab.byteLength}:${process.pid}:${Date.now().toString(36)}:${Math.random().toString(36).slice(2)}`,
+      name: o.name,
+      kind: o.keys,
+      listeners: o.listeners,
+      maxKeyBytes: o.maxKeyBytes,
+      maxValueBytes: o.maxValueBytes,
+      domain: domain.sab,
+      control: new SharedArrayBuffer(kControlWords * 4),
+      partitions: Array.from({ length: o.partitions }, () => allocatePartition(o.initialCapacity, o.maxPartitionBytes, kind)),
+      meta: allocatePartition(16, o.maxPartitionBytes, kind),
+      locks: allocatePartition(16, o.maxPartitionBytes, kind),
+    };
+    const reg = new Registry(handle);
+    for (const [k, v] of o.meta) reg.putMeta(k, v);
+    return reg;
+  }
+
+  /**
+   * Attaches to a registry from its handle. Any thread (worker, piscina task worker, main). The first
+   * handle a thread attaches also decides its domain. Throws `UnknownRegistryError` for a non-handle.
+   */
+  static attach(handle: RegistryHandle): Registry {
+    return new Registry(checkHandle(handle));
+  }
+
+  #check(): void {
+    // ORDER: a plain atomic load; close() is a one-way flag.
+    if (Atomics.load(this.#control, kCClosed) !== 0) {
+      throw new UnknownRegistryError(`unknown registry: ${this.name} (it was closed)`);
+    }
+  }
+
+  /** Prepares `key` for probing into `q` (the instance's scratch query unless given). */
+  #prep(key: Key, q: KeyQuery = this.#q): KeyQuery {
+    if (typeof key === 'string') {
+      if (key.length * 2 > this.handle.maxKeyBytes) {
+        throw new KeyTooLargeError(`key is larger than maxKeyBytes (${this.handle.maxKeyBytes} bytes)`);
+      }
+      q.isString = true;
+      q.str = key;
+      q.hash = hashString(key);
+      return q;
+    }
+    const { bytes, len } = encodeKeyBytes(key, this.handle.maxKeyBytes);
+    q.isString = false;
+    q.bytes = bytes;
+    q.len = len;
+    q.hash = hashBytes(bytes, len);
+    return q;
+  }
+
+  /** The table that holds `q` (key-routed kinds) or `pid`'s entries (`'duplicate'`). */
+  #tableFor(q: KeyQuery, pid: Pid): Table {
+    if (this.partitions === 1) return this.#tables[0] as Table;
+    const h = this.#byPid ? hashPid(pidInc(pid), pidLocal(pid)) : q.hash;
+    return this.#tables[partitionOf(h, this.partitions)] as Table;
+  }
+
+  /** Tables that may hold entries under `q`. */
+  #tablesFor(q: KeyQuery): readonly Table[] {
+    return this.#byPid || this.partitions === 1 ? this.#tables : [this.#tables[partitionOf(q.hash, this.partitions)] as Table];
+  }
+
+  #emit(event: RegistryEvent): void {
+    for (const l of this.handle.listeners) this.#sink.post(listenerChannel(this.handle.id, l), event);
+    if (Atomics.load(this.#control, kCSubscribers) > 0) this.#sink.post(subscriberChannel(this.handle.id), event);
+  }
+
+  #hasListeners(): boolean {
+    return this.handle.listeners.length > 0 || Atomics.load(this.#control, kCSubscribers) > 0;
+  }
+
+  /**
+   * Registers the calling process under `key` with `value`. Any thread.
+   * Unique: `{ ok: false, reason: 'already_registered', holder }` when a live process holds the key
+   * (the holder may be the caller); a holder already declared dead is replaced at once.
+   * Duplicate kinds always succeed. Listeners get a `register` event on success.
+   * Cost: one partition lock. Throws on a bad key or value before anything changes.
+   */
+  register(key: Key, value: unknown): RegisterResult {
+    this.#check();
+    const v = encodeValue(value, this.handle.maxValueBytes);
+    const q = this.#prep(key);
+    const pid = self();
+    const holder = this.#tableFor(q, pid).insert(q, v, pidInc(pid), pidLocal(pid), this.#unique ? 'unique' : 'duplicate');
+    if (holder !== null) return { ok: false, reason: 'already_registered', holder: makePid(holder.inc, holder.local) };
+    if (this.#hasListeners()) this.#emit({ type: 'register', registry: this.name, key, pid, value });
+    return { ok: true, owner: pid };
+  }
+
+  /**
+   * Removes every entry of the calling process under `key`. Listeners get an `unregister` event even
+   * when there was none (Elixir). Any thread; cost: one partition lock.
+   */
+  unregister(key: Key): void {
+    this.#check();
+    const q = this.#prep(key);
+    const pid = self();
+    const inc = pidInc(pid);
+    const local = pidLocal(pid);
+    this.#tableFor(q, pid).remove(q, (i, l) => i === inc && l === local);
+    if (this.#hasListeners()) this.#emit({ type: 'unregister', registry: this.name, key, pid });
+  }
+
+  /**
+   * Removes the calling process's entries under `key` whose value matches `pattern` and `guards`.
+   * Listeners get an `unregister` event only when every entry of the caller under the key went (or
+   * there was none), as in Elixir. Patterns and guards run in the caller, outside any lock.
+   */
+  unregisterMatch(key: Key, pattern: unknown, guards?: readonly Guard[]): void {
+    this.#check();
+    const test = compileValueMatcher(pattern, guards, 'unregisterMatch');
+    const q = this.#prep(key);
+    const pid = self();
+    const inc = pidInc(pid);
+    const local = pidLocal(pid);
+    const table = this.#tableFor(q, pid);
+    const mine = table.all(q, (i) => i === inc).filter((e) => e.local === local);
+    const serials = new Set(mine.filter((e) => test(e.value)).map((e) => e.serial));
+    if (serials.size > 0) this.#prep(key, q);
+    const removed = serials.size === 0 ? 0 : table.remove(q, (i, l, s) => i === inc && l === local && serials.has(s));
+    if ((mine.length === 0 || removed === mine.length) && this.#hasListeners()) {
+      this.#emit({ type: 'unregister', registry: this.name, key, pid });
+    }
+  }
+
+  /**
+   * Entries under `key`: `[pid, value]` pairs, `[]` when none. Duplicates come in insertion order.
+   * Never returns an owner already declared dead. Any thread; lock-free, no message.
+   * Cost: one probe in one partition (`'duplicate'`: one probe in every partition).
+   */
+  lookup(key: Key): Entry[] {
+    this.#check();
+    const q = this.#prep(key);
+    if (this.#unique) {
+      const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
+      const e = t.first(q, this.#alive);
+      return e === undefined ? [] : [[makePid(e.inc, e.local), e.value]];
+    }
+    return this.#entries(q).map((e) => [makePid(e.inc, e.local), e.value]);
+  }
+
+  #entries(q: KeyQuery): RawEntry[] {
+    const tables = this.#tablesFor(q);
+    if (tables.length === 1) return (tables[0] as Table).all(q, this.#alive);
+    const out: RawEntry[] = [];
+    for (const t of tables) for (const e of t.all(q, this.#alive)) out.push(e);
+    return out;
+  }
+
+  /** The pid registered under a unique `key`, or undefined (Elixir's `whereis_name`). Lock-free. */
+  whereis(key: Key): Pid | undefined {
+    this.#check();
+    if (!this.#unique) throw new UnsupportedError(`whereis (via names) is not supported for ${this.kind} registries`);
+    const q = this.#prep(key);
+    const e = (this.#tables[this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions)] as Table).first(q, this.#alive);
+    return e === undefined ? undefined : makePid(e.inc, e.local);
+  }
+
+  /** Entries under `key` whose value matches `pattern` and `guards` (the key is literal). Lock-free. */
+  match(key: Key, pattern: unknown, guards?: readonly Guard[]): Entry[] {
+    this.#check();
+    const test = compileValueMatcher(pattern, guards, 'match');
+    return this.lookup(key).filter((e) => test(e[1]));
+  }
+
+  /** How many entries under `key` match. Lock-free. */
+  countMatch(key: Key, pattern: unknown, guards?: readonly Guard[]): number {
+    this.#check();
+    const test = compileValueMatcher(pattern, guards, 'countMatch');
+    let n = 0;
+    for (const e of this.lookup(key)) if (test(e[1])) n++;
+    return n;
+  }
+
+  /**
+   * Runs a match specification over every entry `[key, pid, value]` and returns the bodies of the
+   * matches. Lock-free; cost: every partition. Each partition is read at one moment; there is no
+   * snapshot across partitions.
+   */
+  select(spec: MatchSpec): unknown[] {
+    this.#check();
+    const compiled = compileMatchSpec(spec, 'select');
+    const out: unknown[] = [];
+    for (const t of this.#tables) {
+      for (const e of t.scan(this.#alive)) {
+        const r = compiled.apply(e.key, makePid(e.inc, e.local), e.value);
+        if (r.matched) out.push(r.result);
+      }
+    }
+    return out;
+  }
+
+  /** How many entries a match specification matches. Lock-free; cost: every partition. */
+  countSelect(spec: MatchSpec): number {
+    this.#check();
+    const compiled = compileMatchSpec(spec, 'countSelect');
+    let n = 0;
+    for (const t of this.#tables) for (const e of t.scan(this.#alive)) if (compiled.test(e.key, makePid(e.inc, e.local), e.value)) n++;
+    return n;
+  }
+
+  /**
+   * Number of entries (each duplicate registration counts). One atomic load per partition. Includes
+   * entries of owners declared dead until they are swept (as Elixir counts dead pids until cleanup).
+   */
+  count(): number {
+    this.#check();
+    let n = 0;
+    for (const t of this.#tables) n += t.live();
+    return n;
+  }
+
+  /**
+   * Keys `pid` is registered under (unique: each once; duplicate: once per registration), `[]` for a
+   * dead or unknown pid. Lock-free; cost: every partition (`'duplicate'`: the pid's partition).
+   */
+  keys(pid: Pid): Key[] {
+    this.#check();
+    if (!isPid(pid)) throw new InvalidKeyError(`expected a pid, got: ${describe(pid)}`);
+    const inc = pidInc(pid);
+    const local = pidLocal(pid);
+    if (!this.#domain.isAlive(inc)) return [];
+    const tables = this.#byPid && this.partitions > 1 ? [this.#tables[partitionOf(hashPid(inc, local), this.partitions)] as Table] : this.#tables;
+    const out: Key[] = [];
+    for (const t of tables) for (const e of t.scan((i, l) => i === inc && l === local, false)) out.push(e.key);
+    return out;
+  }
+
+  /** Values `pid` registered under `key`. Lock-free. */
+  values(key: Key, pid: Pid): unknown[] {
+    this.#check();
+    return this.lookup(key).filter((e) => e[0] === pid).map((e) => e[1]);
+  }
+
+  /**
+   * Replaces the calling process's value under a unique `key` with `fn(old)`. `{ ok: false }` without
+   * calling `fn` when the caller holds no entry under the key. `fn` runs in the caller, outside any lock;
+   * the write is applied only if the entry is unchanged meanwhile (else `fn` runs again). No event.
+   */
+  updateValue<V>(key: Key, fn: (old: V) => V): UpdateResult<V> {
+    this.#check();
+    if (!this.#unique) throw new UnsupportedError(`updateValue is not supported for ${this.kind} registries`);
+    const pid = self();
+    const inc = pidInc(pid);
+    const local = pidLocal(pid);
+    for (;;) {
+      const q = this.#prep(key);
+      const t = this.#tableFor(q, pid);
+      const e = t.first(q, this.#alive);
+      if (e === undefined || e.inc !== inc || e.local !== local) return { ok: false };
+      const next = fn(e.value as V);
+      const v = encodeValue(next, this.handle.maxValueBytes);
+      this.#prep(key, q);
+      if (t.replace(q, v, inc, local, e.serial)) return { ok: true, value: next, previous: e.value as V };
+    }
+  }
+
+  /**
+   * Calls `fn` with the entries under `key`, never with `[]`: once for unique and `'duplicate-by-key'`
+   * registries, once per non-empty partition for `'duplicate'`. Serial by default, in the caller;
+   * with `{ parallel: true }` the calls run concurrently (as promises) and the result is a promise.
+   * Exceptions propagate.
+   */
+  dispatch(key: Key, fn: (entries: Entry[]) => void, opts?: { parallel?: false }): void;
+  dispatch(key: Key, fn: (entries: Entry[]) => unknown, opts: { parallel: true }): Promise<void>;
+  dispatch(key: Key, fn: (entries: Entry[]) => unknown, opts?: { parallel?: boolean }): void | Promise<void> {
+    this.#check();
+    if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
+      throw new InvalidOptionError(`expected dispatch options to be an object, got: ${describe(opts)}`);
+    }
+    const q = this.#prep(key);
+    const groups: Entry[][] = [];
+    for (const t of this.#tablesFor(q)) {
+      const es = t.all(q, this.#alive);
+      if (es.length > 0) groups.push(es.map((e) => [makePid(e.inc, e.local), e.value]));
+    }
+    if (opts?.parallel === true) return Promise.all(groups.map(async (g) => fn(g))).then(() => undefined);
+    for (const g of groups) fn(g);
+    return undefined;
+  }
+
+  /** Reads registry metadata. Lock-free. */
+  meta(key: Key): MetaResult {
+    this.#check();
+    const e = this.#meta.first(this.#prep(key), kNoOwner);
+    return e === undefined ? { ok: false } : { ok: true, value: e.value };
+  }
+
+  /** Stores registry metadata, visible to every thread. One lock on the metadata table. */
+  putMeta(key: Key, value: unknown): void {
+    this.#check();
+    const v = encodeValue(value, this.handle.maxValueBytes);
+    this.#meta.insert(this.#prep(key), v, 0, 0, 'upsert');
+  }
+
+  /** Deletes registry metadata. */
+  deleteMeta(key: Key): void {
+    this.#check();
+    this.#meta.remove(this.#prep(key), () => true);
+  }
+
+  /**
+   * Runs `fn` while holding the out-of-band lock `lockKey`, across every thread attached to this
+   * registry. Lock keys are separate from registry keys. Released when `fn` settles (returns, throws or
+   * rejects) or when the holder's thread is declared dead. Waiting never blocks the event loop
+   * (`Atomics.waitAsync`, re-checked every 50 ms). Not reentrant. Waiters are not served in FIFO order.
+   */
+  async lock<T>(lockKey: Key, fn: () => T | Promise<T>): Promise<T> {
+    this.#check();
+    if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
+    const q0 = this.#prep(lockKey);
+    const q: KeyQuery = { ...q0, bytes: q0.isString ? q0.bytes : q0.bytes.slice(0, q0.len) };
+    const pid = self();
+    const inc = pidInc(pid);
+    const local = pidLocal(pid);
+    const none = encodeValue(undefined, 16);
+    const word = this.#locks.changeWord;
+    for (;;) {
+      const seen = Atomics.load(word.i32, word.index);
+      if (this.#locks.insert(q, none, inc, local, 'unique') === null) break;
+      // ORDER: sleeps only while the change counter is still `seen`; a release bumps it, then notifies.
+      const r = Atomics.waitAsync(word.i32, word.index, seen, 50);
+      if (r.async) await r.value;
+      this.#check();
+    }
+    try {
+      return await fn();
+    } finally {
+      this.#locks.remove(q, (i, l) => i === inc && l === local);
+    }
+  }
+
+  /** Receives events as the named listener `listener` (see the `listeners` option). Any thread. */
+  listen(listener: string, handler: (e: RegistryEvent) => void): () => void {
+    this.#check();
+    if (!this.handle.listeners.includes(listener)) {
+      throw new InvalidOptionError(`${JSON.stringify(listener)} is not a listener of ${this.name}; listeners: ${this.handle.listeners.join(', ')}`);
+    }
+    return receive(listenerChannel(this.handle.id, listener), handler);
+  }
+
+  /** Subscribes to every event of this registry from now on (Roster's addition). Any thread. */
+  subscribe(handler: (e: RegistryEvent) => void): () => void {
+    this.#check();
+    Atomics.add(this.#control, kCSubscribers, 1);
+    const stop = receive(subscriberChannel(this.handle.id), handler);
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      stop();
+      Atomics.sub(this.#control, kCSubscribers, 1);
+    };
+  }
+
+  /** Closes the registry for every thread: later calls throw `UnknownRegistryError`. */
+  close(): void {
+    Atomics.store(this.#control, kCClosed, 1);
+    this.#sink.close();
+  }
+
+  /** Table counters per partition, for invariant checks and tests. Lock-free. */
+  stats(): Array<{ live: number; used: number; capacity: number; bytes: number; lock: number }> {
+    return this.#tables.map((t) => t.stats());
+  }
+
+  /** Internal: the tables (for the coordinator's sweep). */
+  get tables(): readonly Table[] {
+    return this.#tables;
+  }
+}
+
