@@ -22,10 +22,11 @@ export interface ResolvedOptions {
   maxValueBytes: number;
   maxPartitionBytes: number;
   initialCapacity: number;
+  lookupCache: number;
 }
 
 const kKnown = new Set([
-  'keys', 'name', 'partitions', 'listeners', 'meta', 'maxKeyBytes', 'maxValueBytes', 'maxPartitionBytes', 'initialCapacity',
+  'keys', 'name', 'partitions', 'listeners', 'meta', 'maxKeyBytes', 'maxValueBytes', 'maxPartitionBytes', 'initialCapacity', 'lookupCache',
 ]);
 
 let counter = 0;
@@ -81,6 +82,7 @@ export function resolveOptions(options: unknown): ResolvedOptions {
     maxValueBytes: intOption(o, 'maxValueBytes', 1 << 20, 16, 1 << 28),
     maxPartitionBytes: intOption(o, 'maxPartitionBytes', 256 << 20, 1 << 16, 2 ** 31),
     initialCapacity: intOption(o, 'initialCapacity', 1024, 8, 1 << 24),
+    lookupCache: intOption(o, 'lookupCache', 1 << 17, 0, 1 << 24),
   };
 }
 
@@ -96,6 +98,7 @@ export interface RegistryHandle {
   readonly listeners: readonly string[];
   readonly maxKeyBytes: number;
   readonly maxValueBytes: number;
+  readonly lookupCache: number;
   readonly domain: SharedArrayBuffer;
   readonly control: SharedArrayBuffer;
   readonly partitions: readonly SharedArrayBuffer[];

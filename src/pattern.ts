@@ -10,7 +10,8 @@
  * - Guard: a function of the bindings record, or a data expression `[op, ...args]`. A guard holds
  *   only when it yields `true`; one that throws, meets mismatched types or an unbound Var is just
  *   false, as a failing ETS guard is.
- * - Body (select only): a template whose Vars, `$_` and `$$` are filled in, or a function.
+ * - Body (select only): a template whose Vars, `$_`, `$$` and `{ const: x }` are filled in (a Var
+ *   the head does not bind is a compile error, as in ETS), or a function.
  *
  * Threads: any thread. Everything here is pure and touches no shared memory; patterns are
  * evaluated in the calling thread, so markers need not survive structured clone. Markers are
@@ -74,19 +75,24 @@ export type GuardOp =
   | '>' | '>=' | '<' | '<=' | '===' | '=:=' | '!==' | '=/=' | 'and' | 'or' | 'not'
   | 'is_number' | 'is_string' | 'is_boolean' | 'is_bigint' | 'is_array' | 'is_object' | 'is_nil'
   | '+' | '-' | '*' | '/' | 'element';
-/** `[op, ...args]`; args are Vars, `$_`, `$$`, literals, `{ const: x }` or nested expressions. */
+/**
+ * `[op, ...args]`. An arg is a Var, `$_`, `$$`, `{ const: x }`, a nested expression (any array), or
+ * another literal. `is_number` is `typeof 'number'` (bigints are `is_bigint`); `is_object` is a plain object.
+ */
 export type GuardExpr = readonly [GuardOp, ...unknown[]];
 /** A guard: a predicate over the bindings, or a data expression. All guards of a list must hold. */
 export type Guard = ((b: Bindings) => boolean) | GuardExpr;
 /** The entry a select clause sees. */
 export type SelectEntry = readonly [key: unknown, pid: unknown, value: unknown];
-/** A function body: called once per matching entry; what it returns is the result. */
+/** A function body: called once per matching entry; its return value is the result, what it throws propagates. */
 export type SelectBodyFn = (b: Bindings, entry: SelectEntry) => unknown;
-/** One clause of a match specification. `body` is a template or a `SelectBodyFn`; default `$_`. */
+/** A select body: a template (any value; Vars, `$_`, `$$`, `{ const }` are filled in) or a function. */
+export type SelectBody = SelectBodyFn | object | string | number | bigint | boolean | null | undefined;
+/** One clause of a match specification. The default body is `$_`. */
 export interface MatchSpecClause {
   readonly match: readonly [key: unknown, pid: unknown, value: unknown];
   readonly guards?: readonly Guard[];
-  readonly body?: unknown;
+  readonly body?: SelectBody;
 }
 /** A match specification: clauses tried in order; the first that matches an entry wins. */
 export type MatchSpec = readonly MatchSpecClause[];
@@ -142,10 +148,8 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
   return true;
 }
-
-function bytesOf(x: ArrayBufferView | ArrayBufferLike): Uint8Array {
-  return ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x);
-}
+const bytesOf = (x: object): Uint8Array =>
+  ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x as ArrayBufferLike);
 
 /**
  * Structural equality as registry keys and ETS `=:=` see it: exact types (`'1'` is not `1`, `1n` is
@@ -157,9 +161,10 @@ export const deepEqual: (a: unknown, b: unknown) => boolean = eq;
 /** RegExp, Error and boxed primitives print exactly what makes them equal; other classes never do. */
 const kPrintable = new Set(['RegExp', 'Error', 'Number', 'String', 'Boolean', 'BigInt'].map((t) => `[object ${t}]`));
 
-function eq(a: unknown, b: unknown, as: object[] = [], bs: object[] = []): boolean {
+function eq(a: unknown, b: unknown, as?: object[], bs?: object[]): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a !== a && b !== b;
+  if (as === undefined || bs === undefined) return eq(a, b, [], []);
   // INVARIANT: a pair already being compared higher up is assumed equal (cycles terminate).
   for (let i = as.length - 1; i >= 0; i--) if (as[i] === a) return bs[i] === b;
   const tag = Object.prototype.toString.call(a);
@@ -185,7 +190,7 @@ function eqObject(a: object, b: object, tag: string, as: object[], bs: object[])
     return true;
   }
   if (ArrayBuffer.isView(a) || tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') {
-    return bytesEqual(bytesOf(a as ArrayBufferLike), bytesOf(b as ArrayBufferLike));
+    return bytesEqual(bytesOf(a), bytesOf(b));
   }
   if (a instanceof Map && b instanceof Map) {
     if (a.size !== b.size) return false;
@@ -353,28 +358,23 @@ function bindingsOf(s: Slots, names: readonly string[]): Bindings {
   return b;
 }
 
-function compileGuard(g: unknown, sc: Scope): GuardFn {
-  let ev: Ev;
-  if (typeof g === 'function') ev = (s) => Boolean((g as (b: Bindings) => unknown)(bindingsOf(s, sc.names)));
-  else if (Array.isArray(g)) ev = compileOp(g, sc);
-  else return fail(sc.fn, `a guard must be a function or an [op, ...args] array, got: ${describe(g)}`);
-  return (s, k, p, v) => {
-    try {
-      return ev(s, k, p, v) === true;
-    } catch {
-      return false; // ETS: a guard that raises is just false
-    }
-  };
-}
-
+/** All guards must yield exactly `true`; a guard that throws is just false (ETS). */
 function compileGuards(guards: unknown, sc: Scope): GuardFn | undefined {
   if (guards === undefined) return undefined;
   if (!Array.isArray(guards)) return fail(sc.fn, `guards must be an array, got: ${describe(guards)}`);
-  const gs = guards.map((g) => compileGuard(g, sc));
-  if (gs.length <= 1) return gs[0];
+  const evs = guards.map((g: unknown): Ev => {
+    if (typeof g === 'function') return (s) => Boolean((g as (b: Bindings) => unknown)(bindingsOf(s, sc.names)));
+    if (Array.isArray(g)) return compileOp(g, sc);
+    return fail(sc.fn, `a guard must be a function or an [op, ...args] array, got: ${describe(g)}`);
+  });
+  if (evs.length === 0) return undefined;
   return (s, k, p, v) => {
-    for (const g of gs) if (!g(s, k, p, v)) return false;
-    return true;
+    try {
+      for (const ev of evs) if (ev(s, k, p, v) !== true) return false;
+      return true;
+    } catch {
+      return false;
+    }
   };
 }
 
@@ -424,8 +424,9 @@ export function compileValueMatcher(pattern: unknown, guards?: readonly Guard[],
 }
 
 interface Clause {
-  test(k: unknown, p: unknown, v: unknown): boolean;
-  apply(k: unknown, p: unknown, v: unknown): unknown; // kNoMatch when the clause does not match
+  readonly n: number;
+  readonly test: (k: unknown, p: unknown, v: unknown, s: Slots) => boolean;
+  readonly body: Ev;
 }
 
 function compileClause(c: unknown, i: number, fn: 'select' | 'countSelect'): Clause {
@@ -437,16 +438,10 @@ function compileClause(c: unknown, i: number, fn: 'select' | 'countSelect'): Cla
   const bound = new Set<string>();
   const [mk, mp, mv] = head.map((h) => compilePattern(h, sc, bound)) as [PatFn, PatFn, PatFn];
   const g = compileGuards(c['guards'], sc);
-  const body = fn === 'countSelect' ? () => true : compileBody(c['body'], sc); // count_select ignores bodies
-  const n = sc.names.length;
-  const test = (k: unknown, p: unknown, v: unknown, s: Slots): boolean =>
-    mk(k, s) && mp(p, s) && mv(v, s) && (g === undefined || g(s, k, p, v));
   return {
-    test: (k, p, v) => test(k, p, v, slotsFor(n)),
-    apply: (k, p, v) => {
-      const s = slotsFor(n);
-      return test(k, p, v, s) ? body(s, k, p, v) : kNoMatch;
-    },
+    n: sc.names.length,
+    test: (k, p, v, s) => mk(k, s) && mp(p, s) && mv(v, s) && (g === undefined || g(s, k, p, v)),
+    body: fn === 'countSelect' ? () => true : compileBody(c['body'], sc), // count_select ignores bodies
   };
 }
 
@@ -462,13 +457,13 @@ export function compileMatchSpec(spec: unknown, fn: 'select' | 'countSelect'): C
   const clauses = spec.map((c, i) => compileClause(c, i, fn));
   return {
     test(key, pid, value) {
-      for (const c of clauses) if (c.test(key, pid, value)) return true;
+      for (const c of clauses) if (c.test(key, pid, value, slotsFor(c.n))) return true;
       return false;
     },
     apply(key, pid, value) {
       for (const c of clauses) {
-        const result = c.apply(key, pid, value);
-        if (result !== kNoMatch) return { matched: true, result };
+        const s = slotsFor(c.n);
+        if (c.test(key, pid, value, s)) return { matched: true, result: c.body(s, key, pid, value) };
       }
       return kNoMatch;
     },

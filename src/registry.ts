@@ -15,7 +15,7 @@ import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
 import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
 import { self } from './process.js';
-import { allocatePartition, Table, type KeyQuery, type RawEntry } from './table.js';
+import { allocatePartition, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
 import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
 } from './types.js';
@@ -25,7 +25,13 @@ const kCClosed = 0;
 const kCSubscribers = 1;
 const kControlWords = 16;
 
-const kNoOwner = () => true;
+/** A lookup-cache entry: where the entry was, and what it said. */
+interface Cached extends Hit {
+  table: Table;
+  pid: Pid;
+  /** Frozen, so one array can be handed out on every hit. */
+  entry: Entry;
+}
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
 export class Registry {
@@ -48,6 +54,9 @@ export class Registry {
   readonly #alive: (inc: number) => boolean;
   readonly #unique: boolean;
   readonly #byPid: boolean;
+  readonly #hit: Hit = { epoch: 0, slot: 0, off: 0, inc: 0, local: 0, serial: 0, value: undefined };
+  readonly #cache: Map<string | number, Cached> | null;
+  readonly #cacheLimit: number;
 
   private constructor(handle: RegistryHandle) {
     this.handle = handle;
@@ -63,6 +72,8 @@ export class Registry {
     this.#alive = (inc) => domain.isAlive(inc);
     this.#unique = handle.kind === 'unique';
     this.#byPid = handle.kind === 'duplicate';
+    this.#cacheLimit = handle.lookupCache;
+    this.#cache = this.#unique && handle.lookupCache > 0 ? new Map() : null;
   }
 
   /**
@@ -81,6 +92,7 @@ export class Registry {
       listeners: o.listeners,
       maxKeyBytes: o.maxKeyBytes,
       maxValueBytes: o.maxValueBytes,
+      lookupCache: o.lookupCache,
       domain: domain.sab,
       control: new SharedArrayBuffer(kControlWords * 4),
       partitions: Array.from({ length: o.partitions }, () => allocatePartition(o.initialCapacity, o.maxPartitionBytes, kind)),
@@ -101,8 +113,9 @@ export class Registry {
   }
 
   #check(): void {
-    // ORDER: a plain atomic load; close() is a one-way flag.
-    if (Atomics.load(this.#control, kCClosed) !== 0) {
+    // ORDER: a plain read is enough: close() is a one-way flag that orders nothing else, and another
+    // thread's close is seen at its next call or soon after.
+    if (this.#control[kCClosed] !== 0) {
       throw new UnknownRegistryError(`unknown registry: ${this.name} (it was closed)`);
     }
   }
@@ -208,13 +221,47 @@ export class Registry {
    */
   lookup(key: Key): Entry[] {
     this.#check();
-    const q = this.#prep(key);
     if (this.#unique) {
-      const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
-      const e = t.first(q, this.#alive);
-      return e === undefined ? [] : [[makePid(e.inc, e.local), e.value]];
+      const c = this.#cached(key);
+      if (c !== undefined) return [c.entry];
+      const t = this.#findUnique(key);
+      return t === null ? [] : [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]];
     }
-    return this.#entries(q).map((e) => [makePid(e.inc, e.local), e.value]);
+    return this.#entries(this.#prep(key)).map((e) => [makePid(e.inc, e.local), e.value]);
+  }
+
+  /**
+   * The lookup cache: a thread-local Map from key to where its entry was found. V8 caches a string's
+   * hash inside the string, so `Map.get` skips hashing, and `still` re-validates the entry in shared
+   * memory with three loads (plus one for the owner's liveness). Values that are objects are never
+   * cached, so a caller can't mutate a cached value.
+   */
+  #cached(key: Key): Cached | undefined {
+    const cache = this.#cache;
+    if (cache === null || (typeof key !== 'string' && typeof key !== 'number')) return undefined;
+    const c = cache.get(key);
+    if (c === undefined) return undefined;
+    if (c.table.still(c) && this.#domain.isAlive(c.inc)) return c;
+    cache.delete(key);
+    return undefined;
+  }
+
+  /** Probes for a unique key; leaves the entry in `#hit` and returns its table, or null. Fills the cache. */
+  #findUnique(key: Key): Table | null {
+    const q = this.#prep(key);
+    const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
+    const hit = this.#hit;
+    if (!t.find(q, this.#domain, hit)) return null;
+    const cache = this.#cache;
+    const v = hit.value;
+    if (cache !== null && (typeof key === 'string' || typeof key === 'number') && (typeof v !== 'object' || v === null)) {
+      if (cache.size >= this.#cacheLimit) cache.delete(cache.keys().next().value as string | number);
+      cache.set(key, {
+        table: t, epoch: hit.epoch, slot: hit.slot, off: hit.off, inc: hit.inc, local: hit.local, serial: hit.serial,
+        value: v, pid: makePid(hit.inc, hit.local), entry: Object.freeze([makePid(hit.inc, hit.local), v]) as Entry,
+      });
+    }
+    return t;
   }
 
   #entries(q: KeyQuery): RawEntry[] {
@@ -229,9 +276,9 @@ export class Registry {
   whereis(key: Key): Pid | undefined {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`whereis (via names) is not supported for ${this.kind} registries`);
-    const q = this.#prep(key);
-    const e = (this.#tables[this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions)] as Table).first(q, this.#alive);
-    return e === undefined ? undefined : makePid(e.inc, e.local);
+    const c = this.#cached(key);
+    if (c !== undefined) return c.pid;
+    return this.#findUnique(key) === null ? undefined : makePid(this.#hit.inc, this.#hit.local);
   }
 
   /** Entries under `key` whose value matches `pattern` and `guards` (the key is literal). Lock-free. */
@@ -322,14 +369,14 @@ export class Registry {
     const inc = pidInc(pid);
     const local = pidLocal(pid);
     for (;;) {
-      const q = this.#prep(key);
-      const t = this.#tableFor(q, pid);
-      const e = t.first(q, this.#alive);
-      if (e === undefined || e.inc !== inc || e.local !== local) return { ok: false };
-      const next = fn(e.value as V);
+      const t = this.#findUnique(key);
+      const e = this.#hit;
+      if (t === null || e.inc !== inc || e.local !== local) return { ok: false };
+      const previous = e.value as V;
+      const serial = e.serial;
+      const next = fn(previous);
       const v = encodeValue(next, this.handle.maxValueBytes);
-      this.#prep(key, q);
-      if (t.replace(q, v, inc, local, e.serial)) return { ok: true, value: next, previous: e.value as V };
+      if (t.replace(this.#prep(key), v, inc, local, serial)) return { ok: true, value: next, previous };
     }
   }
 
@@ -360,8 +407,8 @@ export class Registry {
   /** Reads registry metadata. Lock-free. */
   meta(key: Key): MetaResult {
     this.#check();
-    const e = this.#meta.first(this.#prep(key), kNoOwner);
-    return e === undefined ? { ok: false } : { ok: true, value: e.value };
+    const hit = this.#hit;
+    return this.#meta.find(this.#prep(key), null, hit) ? { ok: true, value: hit.value } : { ok: false };
   }
 
   /** Stores registry metadata, visible to every thread. One lock on the metadata table. */

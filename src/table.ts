@@ -48,13 +48,20 @@ export interface RawEntry {
   value: unknown;
 }
 
+/** Where a `find` found its entry: enough to re-validate it later with `still` (lookup cache). */
+export interface Hit extends RawEntry {
+  epoch: number;
+  slot: number;
+  off: number;
+}
+
 /** A serialized value copied out of shared memory, decoded only after the read validated. */
 class Pending {
   constructor(readonly bytes: Uint8Array) {}
 }
 
 /** Thrown inside a read when what it saw cannot be a consistent bank; the read retries. */
-const kTorn = Symbol('torn');
+const kTorn: unique symbol = Symbol('torn');
 
 const kSpins = 64;
 const kWaitMs = 20;
@@ -172,14 +179,14 @@ export class Table {
         return this.#f64[this.#valStart(off) >> 1];
       case kValString: {
         const p = this.#valStart(off) * 2;
-        if (len < 0 || p + len > this.#u16.length) throw kTorn;
+        if (len < 0 || p + len > this.#u16.length) return kTorn;
         return len <= 64
           ? String.fromCharCode.apply(null, this.#u16.subarray(p, p + len) as unknown as number[])
           : Buffer.from(this.#u8.slice(p * 2, (p + len) * 2).buffer).toString('utf16le');
       }
       case kValSerialized: {
         const p = this.#valStart(off) * 4;
-        if (len < 0 || p + len > this.#u8.length) throw kTorn;
+        if (len < 0 || p + len > this.#u8.length) return kTorn;
         return new Pending(this.#u8.slice(p, p + len));
       }
       default:
@@ -209,29 +216,65 @@ export class Table {
   }
 
   /**
-   * Finds the first live entry under `q` whose owner `accept`s, or undefined. Lock-free; any thread.
-   * Cost: hash + one probe sequence, about 2 cache misses.
+   * Finds the first live entry under `q` whose owner is alive in `domain` (any owner when null) and
+   * fills `hit`. Returns false when there is none. Lock-free, allocation-free on the hot path; any thread.
+   * Cost: one hash probe sequence, usually one slot and one blob cache line.
    */
-  first(q: KeyQuery, accept: (inc: number) => boolean): RawEntry | undefined {
-    const entry = this.#consistent(() => {
-      const i32 = this.#i32;
-      const mask = this.#mask;
-      const base = this.#base;
-      const h = q.hash;
-      for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
-        const s = base + i * kSlotWords;
-        // ORDER: the slot's offset is the publish point of its blob.
-        const off = Atomics.load(i32, s);
-        if (off === kEmpty) return undefined;
-        if (off === kTomb || i32[s + kSlotHash] !== h || !this.#keyEquals(off, q)) continue;
-        const inc = i32[off + kBlobOwnerInc] as number;
-        if (!accept(inc)) continue;
-        return { inc, local: i32[off + kBlobOwnerLocal] as number, serial: i32[off + kBlobSerial] as number, value: this.#rawValue(off) };
-      }
-      return undefined;
-    });
-    if (entry !== undefined && entry.value instanceof Pending) entry.value = decodeSerialized(entry.value.bytes);
-    return entry;
+  find(q: KeyQuery, domain: Domain | null, hit: Hit): boolean {
+    for (;;) {
+      // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
+      const e = Atomics.load(this.#i32, kHEpoch);
+      if (e !== this.#epoch) this.#sync(e);
+      const r = this.#probe(q, domain, hit);
+      // ORDER: if the epoch did not move, no blob we read was rewritten.
+      if (Atomics.load(this.#i32, kHEpoch) !== e || r < 0) continue;
+      if (r === 0) return false;
+      hit.epoch = e;
+      if (hit.value instanceof Pending) hit.value = decodeSerialized(hit.value.bytes);
+      return true;
+    }
+  }
+
+  /** One probe of the current bank: 1 found, 0 absent, -1 saw something torn (retry). */
+  #probe(q: KeyQuery, domain: Domain | null, hit: Hit): number {
+    const i32 = this.#i32;
+    const mask = this.#mask;
+    const base = this.#base;
+    const h = q.hash;
+    const limit = i32.length - kBlobHeaderWords;
+    for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+      const s = base + i * kSlotWords;
+      if (s >= limit) return -1;
+      // ORDER: the slot's offset is the publish point of its blob.
+      const off = Atomics.load(i32, s);
+      if (off === kEmpty) return 0;
+      if (off === kTomb || i32[s + kSlotHash] !== h) continue;
+      if (off >= limit || !this.#keyEquals(off, q)) continue;
+      const inc = i32[off + kBlobOwnerInc] as number;
+      if (domain !== null && !domain.isAlive(inc)) continue;
+      const value = this.#rawValue(off);
+      if (value === kTorn) return -1;
+      hit.slot = s;
+      hit.off = off;
+      hit.inc = inc;
+      hit.local = i32[off + kBlobOwnerLocal] as number;
+      hit.serial = i32[off + kBlobSerial] as number;
+      hit.value = value;
+      return 1;
+    }
+    return 0;
+  }
+
+  /**
+   * True while the entry `find` returned is still published unchanged: the same blob in the same slot
+   * in the same epoch (blobs are immutable and never reused within an epoch). Two atomic loads.
+   */
+  still(hit: Hit): boolean {
+    const i32 = this.#i32;
+    // ORDER: slot first, then epoch. The epoch only grows, and it was hit.epoch when the hit was made,
+    // so if it still is hit.epoch now, it was hit.epoch at the slot load too: the slot word read belongs
+    // to that epoch's bank, whose region is rewritten only after two more epochs begin.
+    return Atomics.load(i32, hit.slot) === hit.off && Atomics.load(i32, kHEpoch) === hit.epoch;
   }
 
   /** Every live entry under `q` whose owner `accept`s, in insertion order. Lock-free; any thread. */
@@ -249,7 +292,9 @@ export class Table {
         if (off === kTomb || i32[s + kSlotHash] !== h || !this.#keyEquals(off, q)) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
         if (!accept(inc)) continue;
-        found.push({ inc, local: i32[off + kBlobOwnerLocal] as number, serial: i32[off + kBlobSerial] as number, value: this.#rawValue(off) });
+        const value = this.#rawValue(off);
+        if (value === kTorn) throw kTorn;
+        found.push({ inc, local: i32[off + kBlobOwnerLocal] as number, serial: i32[off + kBlobSerial] as number, value });
       }
       return found;
     });
@@ -278,7 +323,9 @@ export class Table {
         if (len < 0 || p * 4 + len * 2 > this.#u8.length) throw kTorn;
         const keyRaw = tag === kKeyString ? stringFrom(this.#u16, p * 2, len) : this.#u8.slice(p * 4, p * 4 + len);
         const serial = i32[off + kBlobSerial] as number;
-        found.push({ e: { inc, local, serial, value: withValues ? this.#rawValue(off) : undefined }, keyTag: tag, keyRaw });
+        const value = withValues ? this.#rawValue(off) : undefined;
+        if (value === kTorn) throw kTorn;
+        found.push({ e: { inc, local, serial, value }, keyTag: tag, keyRaw });
       }
       return found;
     });

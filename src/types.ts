@@ -62,6 +62,12 @@ export interface RegistryOptions {
   readonly maxValueBytes?: number;
   /** Largest size one partition's SharedArrayBuffer may grow to, in bytes. Default 256 MiB. */
   readonly maxPartitionBytes?: number;
+  /**
+   * Entries of the per-thread lookup cache for unique registries (string and number keys; 0 turns it
+   * off). A cached entry is re-validated against shared memory on every hit, so it is never stale; it
+   * only saves hashing and probing. Holds references to up to this many keys per thread. Default 131072.
+   */
+  readonly lookupCache?: number;
   /** Slots each partition starts with (rounded up to a power of two). Default 1024. */
   readonly initialCapacity?: number;
 }
