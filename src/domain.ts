@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
 import { RosterError } from './errors.js';
 import {
-  kDGen, kDId, kDMagic, kDVersion, kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreads, kStateAlive,
+  kDCoordinator, kDDeclared, kDGen, kDHeartbeatMs, kDId, kDMagic, kDSwept, kTThreadId, kDVersion, kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreads, kStateAlive,
   kStateDead, kStateFree, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTReason, kTState, kThreadSlotBits, threadBase,
 } from './layout.js';
 import type { Pid } from './types.js';
@@ -124,6 +124,9 @@ export class Domain {
       const b = threadBase(slot);
       // ORDER: the CAS on state claims the slot; only the claimer writes the other words until `live` is stored.
       if (Atomics.compareExchange(i32, b + kTState, kStateFree, kStateAlive) !== kStateFree) continue;
+      // ORDER: threadId first, so a parent reaping this thread can free a half-made claim.
+      Atomics.store(i32, b + kTLive, 0);
+      Atomics.store(i32, b + kTThreadId, threadId);
       let gen = (Atomics.add(i32, kDGen, 1) + 1) & ((1 << (32 - kThreadSlotBits)) - 1);
       if (gen === 0) gen = 1;
       const inc = (gen << kThreadSlotBits) | slot;
@@ -134,9 +137,21 @@ export class Domain {
       // ORDER: `live` last: once it is visible, the incarnation is fully set up.
       Atomics.store(i32, b + kTLive, inc);
       this.#inc = inc;
+      this.#startHeartbeat(b);
       return inc;
     }
     throw new RosterError('ROSTER_ERR_CAPACITY', `more than ${kMaxThreads} live threads in one domain`);
+  }
+
+  /**
+   * Beats from this thread's event loop, so the coordinator can tell a blocked loop from a busy one.
+   * The timer is unref'd: it never keeps a thread alive.
+   */
+  #startHeartbeat(b: number): void {
+    const i32 = this.i32;
+    const period = Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs;
+    const timer = setInterval(() => Atomics.add(i32, b + kTHeartbeat, 1), period);
+    timer.unref();
   }
 
   /** True while incarnation `inc` has not been declared dead. Any thread; one atomic load. */
@@ -158,30 +173,120 @@ export class Domain {
     return local;
   }
 
-  /** Bumps this thread's heartbeat word. */
-  beat(): void {
-    Atomics.add(this.i32, threadBase(incSlot(this.inc)) + kTHeartbeat, 1);
-  }
-
   /**
-   * Declares incarnation `inc` dead. Only the coordinator calls this, and only after the thread has
-   * stopped. Returns false if it was not alive. Every thread sees it at its next load.
+   * Declares incarnation `inc` dead. Called by the thread that saw the owner stop (its Worker's
+   * `'exit'`), or by the coordinator as a last resort. Returns false if it was not alive. Every thread
+   * sees it at its next load; `sync()` then waits for its sweep.
    */
   declareDead(inc: number, reason: DeathReason): boolean {
+    const i32 = this.i32;
     const b = threadBase(incSlot(inc));
-    // ORDER: the CAS makes exactly one declarer win.
-    if (Atomics.compareExchange(this.i32, b + kTLive, inc, 0) !== inc) return false;
-    Atomics.store(this.i32, b + kTReason, Math.max(0, kReasons.indexOf(reason)));
-    Atomics.store(this.i32, b + kTState, kStateDead);
+    // ORDER: the CAS makes exactly one declarer win; from here on every liveness check fails.
+    if (Atomics.compareExchange(i32, b + kTLive, inc, 0) !== inc) return false;
+    Atomics.store(i32, b + kTReason, Math.max(0, kReasons.indexOf(reason)));
+    Atomics.store(i32, b + kTState, kStateDead);
+    // ORDER: counted after the state store, so a sweeper woken by this count finds the slot dead.
+    Atomics.add(i32, kDDeclared, 1);
+    Atomics.notify(i32, kDDeclared);
     return true;
   }
 
-  /** Frees the slot of a dead incarnation once every registry has been swept. */
-  release(inc: number): void {
+  /**
+   * Called when the thread `tid` has stopped: declares its incarnation dead, or frees a slot whose claim
+   * it never finished (it can own nothing then). Returns the incarnation declared, or 0.
+   */
+  reap(tid: number, reason: DeathReason): number {
+    const i32 = this.i32;
+    let declared = 0;
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      if (Atomics.load(i32, b + kTThreadId) !== tid || Atomics.load(i32, b + kTState) !== kStateAlive) continue;
+      const inc = Atomics.load(i32, b + kTLive);
+      if (inc !== 0 && this.declareDead(inc, reason)) declared = inc;
+      else if (inc === 0) Atomics.compareExchange(i32, b + kTState, kStateAlive, kStateFree);
+    }
+    return declared;
+  }
+
+  /** The live incarnation claimed by the thread with `threadId`, or 0. */
+  incOfThread(tid: number): number {
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      const inc = Atomics.load(this.i32, b + kTLive);
+      if (inc !== 0 && Atomics.load(this.i32, b + kTThreadId) === tid) return inc;
+    }
+    return 0;
+  }
+
+  /** Dead incarnations whose sweep has not completed. */
+  deadUnswept(): Array<{ inc: number; reason: DeathReason }> {
+    const out: Array<{ inc: number; reason: DeathReason }> = [];
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      if (Atomics.load(this.i32, b + kTState) !== kStateDead) continue;
+      out.push({ inc: Atomics.load(this.i32, b + kTLast), reason: kReasons[Atomics.load(this.i32, b + kTReason)] ?? 'unknown' });
+    }
+    return out;
+  }
+
+  /** Marks the sweep of dead `inc` complete: frees its slot for a new incarnation and wakes `sync()`. */
+  swept(inc: number): void {
+    const i32 = this.i32;
     const b = threadBase(incSlot(inc));
-    if (Atomics.load(this.i32, b + kTLast) === inc) Atomics.compareExchange(this.i32, b + kTState, kStateDead, kStateFree);
+    if (Atomics.load(i32, b + kTLast) !== inc) return;
+    if (Atomics.compareExchange(i32, b + kTState, kStateDead, kStateFree) !== kStateDead) return;
+    Atomics.add(i32, kDSwept, 1);
+    Atomics.notify(i32, kDSwept);
+  }
+
+  /** Counters: deaths declared and swept so far. */
+  deaths(): { declared: number; swept: number } {
+    return { declared: Atomics.load(this.i32, kDDeclared), swept: Atomics.load(this.i32, kDSwept) };
+  }
+
+  /**
+   * Resolves once every death declared before the call has been swept (Elixir's `:sync`). Any thread;
+   * waits with `Atomics.waitAsync`, never blocking the event loop. Rejects after `timeoutMs`.
+   */
+  async sync(timeoutMs = 10_000): Promise<void> {
+    const i32 = this.i32;
+    const target = Atomics.load(i32, kDDeclared);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const swept = Atomics.load(i32, kDSwept);
+      if (swept - target >= 0) return;
+      if (Date.now() > deadline) throw new RosterError('ROSTER_ERR_TIMEOUT', `sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
+      // ORDER: sleeps only while kDSwept is unchanged; swept() bumps it, then notifies.
+      const r = Atomics.waitAsync(i32, kDSwept, swept, 50);
+      if (r.async) await r.value;
+    }
+  }
+
+  /** Sets the heartbeat period and the coordinator's incarnation (the coordinator calls this). */
+  configure(heartbeatMs: number, coordinator: number): void {
+    Atomics.store(this.i32, kDHeartbeatMs, heartbeatMs);
+    Atomics.store(this.i32, kDCoordinator, coordinator);
+  }
+
+  /** This thread's slot heartbeat and the inc-by-slot table, for the coordinator's stall check. */
+  heartbeats(): Array<{ inc: number; threadId: number; beat: number }> {
+    const out: Array<{ inc: number; threadId: number; beat: number }> = [];
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      const inc = Atomics.load(this.i32, b + kTLive);
+      if (inc === 0) continue;
+      out.push({ inc, threadId: Atomics.load(this.i32, b + kTThreadId), beat: Atomics.load(this.i32, b + kTHeartbeat) });
+    }
+    return out;
+  }
+
+  /** The domain's id (random, shared by every thread's view of it). */
+  get id(): number {
+    return Atomics.load(this.i32, kDId);
   }
 }
+
+const kDefaultHeartbeatMs = 100;
 
 let current: Domain | undefined;
 

@@ -6,6 +6,8 @@
 export { Registry } from './registry.js';
 export type { RegistryHandle } from './options.js';
 export { self } from './process.js';
+export { Coordinator, type CoordinatorOptions } from './coordinator.js';
+export { supervise, type SuperviseOptions } from './supervise.js';
 export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './pattern.js';
 export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './pattern.js';
 export {

@@ -39,11 +39,12 @@
  * ## Domain buffer (one per process tree; shared by every registry created from it)
  *
  * ```
- *  header line (16 words): magic, version, gen counter, random domain id
+ *  header line (16 words): magic, version, gen counter, random domain id, deaths declared,
+ *  deaths swept, heartbeat ms, coordinator incarnation
  *  thread slots: kMaxThreads × 16 words (one cache line each):
- *   ┌──────┬──────┬───────┬───────────┬───────────┬────────┬──────────┐
- *   │ live │ last │ state │ heartbeat │ nextLocal │ reason │ reserved │
- *   └──────┴──────┴───────┴───────────┴───────────┴────────┴──────────┘
+ *   ┌──────┬──────┬───────┬───────────┬───────────┬────────┬──────────┬──────────┐
+ *   │ live │ last │ state │ heartbeat │ nextLocal │ reason │ threadId │ reserved │
+ *   └──────┴──────┴───────┴───────────┴───────────┴────────┴──────────┴──────────┘
  * ```
  * `live` holds the incarnation while the thread is alive and 0 once it is declared dead, so a liveness
  * check is one load. `last` keeps the incarnation after death, for sweeping.
@@ -135,6 +136,13 @@ export const kDMagic = 0;
 export const kDVersion = 1;
 export const kDGen = 2;
 export const kDId = 3;
+/** Deaths declared so far, and deaths fully swept: `sync()` waits for swept ≥ declared. */
+export const kDDeclared = 4;
+export const kDSwept = 5;
+/** Heartbeat period in ms, set by the coordinator (threads read it when they start beating). */
+export const kDHeartbeatMs = 6;
+/** Incarnation of the running coordinator, or 0. */
+export const kDCoordinator = 7;
 export const kDThreadWords = 16;
 export const kTLive = 0;
 export const kTLast = 1;
@@ -142,6 +150,8 @@ export const kTState = 2;
 export const kTHeartbeat = 3;
 export const kTNextLocal = 4;
 export const kTReason = 5;
+/** The `threadId` of the thread that claimed the slot (so a parent can map a Worker to it). */
+export const kTThreadId = 6;
 export const kDomainWords = kDomainHeaderWords + kMaxThreads * kDThreadWords;
 
 /** Thread slot states. */

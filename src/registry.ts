@@ -15,6 +15,7 @@ import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
 import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
 import { self } from './process.js';
+import { control, type ControlMessage } from './supervise.js';
 import { allocatePartition, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
 import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
@@ -24,6 +25,14 @@ import type {
 const kCClosed = 0;
 const kCSubscribers = 1;
 const kControlWords = 16;
+
+/** Handles of registries this thread created and has not closed (handed to a coordinator started later). */
+const created = new Map<string, RegistryHandle>();
+
+/** Internal: handles of the registries this thread created. */
+export function createdHandles(): RegistryHandle[] {
+  return [...created.values()];
+}
 
 /** A lookup-cache entry: where the entry was, and what it said. */
 interface Cached extends Hit {
@@ -101,6 +110,9 @@ export class Registry {
     };
     const reg = new Registry(handle);
     for (const [k, v] of o.meta) reg.putMeta(k, v);
+    created.set(handle.id, handle);
+    // Tell a running coordinator (it sweeps every registry of the domain).
+    control().postMessage({ type: 'registry', handle } satisfies ControlMessage);
     return reg;
   }
 
@@ -481,7 +493,27 @@ export class Registry {
   /** Closes the registry for every thread: later calls throw `UnknownRegistryError`. */
   close(): void {
     Atomics.store(this.#control, kCClosed, 1);
+    created.delete(this.handle.id);
     this.#sink.close();
+  }
+
+  /**
+   * Sweeps the entries of dead owners from every table of this registry: recovers any partition lock a
+   * dead incarnation holds, removes its entries, purges tombstones, and sends listeners an `unregister`
+   * event per removed entry and a `down` event per dead owner. Called by the coordinator's thread.
+   */
+  sweepDead(dead: ReadonlyArray<{ inc: number; reason: string }>): number {
+    const isDead = (inc: number): boolean => inc !== 0 && !this.#domain.isAlive(inc);
+    const listeners = this.#hasListeners();
+    let removed = 0;
+    for (const t of [...this.#tables, this.#meta, this.#locks]) {
+      for (const d of dead) if (t.lockedBy(d.inc)) t.recover(d.inc);
+      const gone = t.sweep(isDead, listeners && t !== this.#meta && t !== this.#locks);
+      removed += gone.length;
+      for (const g of gone) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });
+    }
+    if (listeners) for (const d of dead) this.#emit({ type: 'down', registry: this.name, pid: makePid(d.inc, 0), reason: d.reason });
+    return removed;
   }
 
   /** Table counters per partition, for invariant checks and tests. Lock-free. */

@@ -63,6 +63,18 @@ class Pending {
 /** Thrown inside a read when what it saw cannot be a consistent bank; the read retries. */
 const kTorn: unique symbol = Symbol('torn');
 
+/**
+ * Test-only: called at each step of a write, so a test can stop a writer there (see src/testing.ts).
+ * Points: 'locked', 'intent', 'slot-hash', 'published', 'unpublished', 'rebuild-copy', 'rebuild-switch',
+ * 'release'.
+ */
+let crashHook: ((point: string) => void) | null = null;
+
+/** Installs (or with null removes) the crash hook. Test-only. */
+export function setCrashHook(fn: ((point: string) => void) | null): void {
+  crashHook = fn;
+}
+
 const kSpins = 64;
 const kWaitMs = 20;
 const kMinArenaWords = 1024;
@@ -375,6 +387,7 @@ export class Table {
 
   #release(me: number): void {
     const i32 = this.#i32;
+    if (crashHook !== null) crashHook('release');
     Atomics.store(i32, kHIntentOp, kOpNone);
     // ORDER: the release store publishes every write made under the lock.
     Atomics.compareExchange(i32, kHLock, me, 0);
@@ -388,6 +401,7 @@ export class Table {
     const me = this.#domain.inc;
     this.#acquire(me);
     try {
+      if (crashHook !== null) crashHook('locked');
       if (!this.#domain.isAlive(me)) throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
       const e = Atomics.load(this.#i32, kHEpoch);
       if (e !== this.#epoch) this.#sync(e);
@@ -534,9 +548,12 @@ export class Table {
     Atomics.store(i32, kHIntentOld, old);
     Atomics.store(i32, kHIntentNew, blob);
     Atomics.store(i32, kHIntentOp, kOpPublish);
+    if (crashHook !== null) crashHook('intent');
     Atomics.store(i32, s + kSlotHash, hash);
+    if (crashHook !== null) crashHook('slot-hash');
     // ORDER: release-store of the offset publishes the blob written above.
     Atomics.store(i32, s, blob);
+    if (crashHook !== null) crashHook('published');
     const size = this.#blobWords(blob);
     if (oldWords >= 0) {
       Atomics.store(i32, kHLiveWords, (i32[kHLiveWords] as number) - oldWords + size);
@@ -577,6 +594,42 @@ export class Table {
     });
   }
 
+  /**
+   * Removes every entry whose owner `dead` reports dead, then purges tombstones (so occupancy returns
+   * to what it would be had those owners never registered). Returns the removed entries with their
+   * keys when `collect` is set. Under the lock; cost: the whole table. Called by the sweeper.
+   */
+  sweep(dead: (inc: number) => boolean, collect: boolean): Array<{ inc: number; local: number; key: Key }> {
+    const raw = this.#locked(() => {
+      const i32 = this.#i32;
+      const out: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }> = [];
+      for (let i = 0; i <= this.#mask; i++) {
+        const off = i32[this.#base + i * kSlotWords] as number;
+        if (off === kEmpty || off === kTomb) continue;
+        const inc = i32[off + kBlobOwnerInc] as number;
+        if (!dead(inc)) continue;
+        if (collect) {
+          const tag = i32[off + kBlobKeyTag] as number;
+          const len = i32[off + kBlobKeyLen] as number;
+          const p = off + kBlobHeaderWords;
+          const key = tag === kKeyString ? stringFrom(this.#u16, p * 2, len) : this.#u8.slice(p * 4, p * 4 + len);
+          out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
+        }
+        this.#unpublish(i, off);
+      }
+      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#rebuild(this.#mask + 1, this.#arenaWords);
+      Atomics.add(i32, kHChange, 1);
+      Atomics.notify(i32, kHChange);
+      return out;
+    });
+    return raw.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
+  }
+
+  /** True if the lock word is held by `inc`. */
+  lockedBy(inc: number): boolean {
+    return Atomics.load(this.#i32, kHLock) === inc;
+  }
+
   /** Turns slot `i` (holding blob `off`) into a tombstone, or empty when its chain ends after it. */
   #unpublish(i: number, off: number): void {
     const i32 = this.#i32;
@@ -586,8 +639,10 @@ export class Table {
     Atomics.store(i32, kHIntentOld, off);
     Atomics.store(i32, kHIntentNew, kTomb);
     Atomics.store(i32, kHIntentOp, kOpRemove);
+    if (crashHook !== null) crashHook('intent');
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
+    if (crashHook !== null) crashHook('unpublished');
     Atomics.store(i32, kHLive, (i32[kHLive] as number) - 1);
     Atomics.store(i32, kHLiveWords, (i32[kHLiveWords] as number) - size);
     // A tombstone followed by an empty slot ends no chain that passes it: free it, and the ones before.
@@ -681,6 +736,7 @@ export class Table {
       while (i32[base + j * kSlotWords] !== kEmpty) j = (j + 1) & mask;
       i32[base + j * kSlotWords + kSlotHash] = h;
       i32[base + j * kSlotWords] = to;
+      if (crashHook !== null && live === 1) crashHook('rebuild-copy');
     }
     i32[d + kBankBase] = base;
     i32[d + kBankCap] = cap;
@@ -689,6 +745,7 @@ export class Table {
     Atomics.store(i32, kHUsed, live);
     Atomics.store(i32, kHArenaTop, top);
     Atomics.store(i32, kHLiveWords, top);
+    if (crashHook !== null) crashHook('rebuild-switch');
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
     this.#sync(epoch + 1);
