@@ -16,52 +16,21 @@
  * @module
  */
 import { CapacityError, StaleIncarnationError, TimeoutError } from './errors.js';
-import type { Domain } from './domain.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase, kHChange,
   kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
   kHMagic, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kOpCompact,
-  kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotWords, kTomb, kValFalse, kValFloat, kValInt,
-  kValNull, kValSerialized, kValString, kValTrue,
+  kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotWords, kTomb, kValFloat, kValString,
 } from './layout.js';
-import { decodeKeyBytes, decodeSerialized, type EncodedValue } from './codec.js';
+import { decodeKeyBytes, type EncodedValue } from './codec.js';
+import { PartitionReader, stringFrom, type KeyQuery } from './partition-read.js';
 import type { Key } from './types.js';
 
-/** A key prepared for probing: a string, or canonical bytes. Reused per registry instance. */
-export interface KeyQuery {
-  isString: boolean;
-  str: string;
-  bytes: Uint8Array;
-  len: number;
-  hash: number;
-}
+export type { KeyQuery, RawEntry, Hit } from './partition-read.js';
 
 /** How `insert` treats an existing entry under the same key. */
 export type InsertMode = 'unique' | 'duplicate' | 'upsert';
-
-/** An entry read out of a table. */
-export interface RawEntry {
-  inc: number;
-  local: number;
-  serial: number;
-  value: unknown;
-}
-
-/** Where a `find` found its entry: enough to re-validate it later with `still` (lookup cache). */
-export interface Hit extends RawEntry {
-  epoch: number;
-  slot: number;
-  off: number;
-}
-
-/** A serialized value copied out of shared memory, decoded only after the read validated. */
-class Pending {
-  constructor(readonly bytes: Uint8Array) {}
-}
-
-/** Thrown inside a read when what it saw cannot be a consistent bank; the read retries. */
-const kTorn: unique symbol = Symbol('torn');
 
 /**
  * Test-only: called at each step of a write, so a test can stop a writer there (see src/testing.ts).
@@ -97,258 +66,8 @@ export function allocatePartition(initialCap: number, maxBytes: number, kind: nu
   return sab;
 }
 
-/** A thread's view of one partition. Readers: any thread. Writers: threads with an incarnation. */
-export class Table {
-  readonly sab: SharedArrayBuffer;
-  readonly #domain: Domain;
-  #i32!: Int32Array;
-  #u16!: Uint16Array;
-  #u8!: Uint8Array;
-  #f64!: Float64Array;
-  #epoch = -1;
-  #base = 0;
-  #mask = 0;
-  #arenaBase = 0;
-  #arenaWords = 0;
-
-  constructor(sab: SharedArrayBuffer, domain: Domain) {
-    this.sab = sab;
-    this.#domain = domain;
-    this.#views();
-    this.#sync(Atomics.load(this.#i32, kHEpoch));
-  }
-
-  #views(): void {
-    // Fixed-length views: V8 reads them several times faster than length-tracking ones.
-    const bytes = this.sab.byteLength;
-    this.#i32 = new Int32Array(this.sab, 0, bytes >> 2);
-    this.#u16 = new Uint16Array(this.sab, 0, bytes >> 1);
-    this.#u8 = new Uint8Array(this.sab, 0, bytes);
-    this.#f64 = new Float64Array(this.sab, 0, bytes >> 3);
-  }
-
-  /** Adopts the bank of `epoch`. The caller validates the epoch again after reading. */
-  #sync(epoch: number): void {
-    if (this.sab.byteLength !== this.#u8.length) this.#views();
-    const d = kHBankBase + (epoch & 1) * kBankDescWords;
-    const i32 = this.#i32;
-    const cap = i32[d + kBankCap] as number;
-    this.#base = i32[d + kBankBase] as number;
-    this.#mask = cap - 1;
-    this.#arenaBase = this.#base + cap * kSlotWords;
-    this.#arenaWords = i32[d + kBankArena] as number;
-    this.#epoch = epoch;
-  }
-
-  /** Number of live entries (including those of dead owners not yet swept). One atomic load. */
-  live(): number {
-    return Atomics.load(this.#i32, kHLive);
-  }
-
-  // ── Reads (lock-free) ────────────────────────────────────────────────────────────────────────
-
-  #keyEquals(off: number, q: KeyQuery): boolean {
-    const i32 = this.#i32;
-    if (q.isString) {
-      const s = q.str;
-      const n = s.length;
-      if (i32[off + kBlobKeyTag] !== kKeyString || i32[off + kBlobKeyLen] !== n) return false;
-      const u16 = this.#u16;
-      const p = (off + kBlobHeaderWords) * 2;
-      for (let i = 0; i < n; i++) if (u16[p + i] !== s.charCodeAt(i)) return false;
-      return true;
-    }
-    const n = q.len;
-    if (i32[off + kBlobKeyTag] !== kKeyBytes || i32[off + kBlobKeyLen] !== n) return false;
-    const u8 = this.#u8;
-    const b = q.bytes;
-    const p = (off + kBlobHeaderWords) * 4;
-    for (let i = 0; i < n; i++) if (u8[p + i] !== b[i]) return false;
-    return true;
-  }
-
-  /** Word offset of a blob's value data. */
-  #valStart(off: number): number {
-    const i32 = this.#i32;
-    const keyBytes = i32[off + kBlobKeyTag] === kKeyString ? (i32[off + kBlobKeyLen] as number) * 2 : (i32[off + kBlobKeyLen] as number);
-    return off + kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2;
-  }
-
-  /** Copies a blob's value out. Serialized values come back as `Pending` bytes. */
-  #rawValue(off: number): unknown {
-    const i32 = this.#i32;
-    const len = i32[off + kBlobValLen] as number;
-    switch (i32[off + kBlobValTag]) {
-      case kValInt:
-        return len;
-      case kValNull:
-        return null;
-      case kValTrue:
-        return true;
-      case kValFalse:
-        return false;
-      case kValFloat:
-        return this.#f64[this.#valStart(off) >> 1];
-      case kValString: {
-        const p = this.#valStart(off) * 2;
-        if (len < 0 || p + len > this.#u16.length) return kTorn;
-        return len <= 64
-          ? String.fromCharCode.apply(null, this.#u16.subarray(p, p + len) as unknown as number[])
-          : Buffer.from(this.#u8.slice(p * 2, (p + len) * 2).buffer).toString('utf16le');
-      }
-      case kValSerialized: {
-        const p = this.#valStart(off) * 4;
-        if (len < 0 || p + len > this.#u8.length) return kTorn;
-        return new Pending(this.#u8.slice(p, p + len));
-      }
-      default:
-        return undefined;
-    }
-  }
-
-  /**
-   * Runs `read` against a consistent bank: retries until the epoch is the same before and after.
-   * Returns what `read` returned. Lock-free: a reader never waits for a writer.
-   */
-  #consistent<T>(read: () => T): T {
-    for (;;) {
-      // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
-      const e = Atomics.load(this.#i32, kHEpoch);
-      if (e !== this.#epoch) this.#sync(e);
-      let out: T;
-      try {
-        out = read();
-      } catch (err) {
-        if (err !== kTorn && Atomics.load(this.#i32, kHEpoch) === e) throw err;
-        continue;
-      }
-      // ORDER: if the epoch did not move, no blob we read was rewritten.
-      if (Atomics.load(this.#i32, kHEpoch) === e) return out;
-    }
-  }
-
-  /**
-   * Finds the first live entry under `q` whose owner is alive in `domain` (any owner when null) and
-   * fills `hit`. Returns false when there is none. Lock-free, allocation-free on the hot path; any thread.
-   * Cost: one hash probe sequence, usually one slot and one blob cache line.
-   */
-  find(q: KeyQuery, domain: Domain | null, hit: Hit): boolean {
-    for (;;) {
-      // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
-      const e = Atomics.load(this.#i32, kHEpoch);
-      if (e !== this.#epoch) this.#sync(e);
-      const r = this.#probe(q, domain, hit);
-      // ORDER: if the epoch did not move, no blob we read was rewritten.
-      if (Atomics.load(this.#i32, kHEpoch) !== e || r < 0) continue;
-      if (r === 0) return false;
-      hit.epoch = e;
-      if (hit.value instanceof Pending) hit.value = decodeSerialized(hit.value.bytes);
-      return true;
-    }
-  }
-
-  /** One probe of the current bank: 1 found, 0 absent, -1 saw something torn (retry). */
-  #probe(q: KeyQuery, domain: Domain | null, hit: Hit): number {
-    const i32 = this.#i32;
-    const mask = this.#mask;
-    const base = this.#base;
-    const h = q.hash;
-    const limit = i32.length - kBlobHeaderWords;
-    for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
-      const s = base + i * kSlotWords;
-      if (s >= limit) return -1;
-      // ORDER: the slot's offset is the publish point of its blob.
-      const off = Atomics.load(i32, s);
-      if (off === kEmpty) return 0;
-      if (off === kTomb || i32[s + kSlotHash] !== h) continue;
-      if (off >= limit || !this.#keyEquals(off, q)) continue;
-      const inc = i32[off + kBlobOwnerInc] as number;
-      if (domain !== null && !domain.isAlive(inc)) continue;
-      const value = this.#rawValue(off);
-      if (value === kTorn) return -1;
-      hit.slot = s;
-      hit.off = off;
-      hit.inc = inc;
-      hit.local = i32[off + kBlobOwnerLocal] as number;
-      hit.serial = i32[off + kBlobSerial] as number;
-      hit.value = value;
-      return 1;
-    }
-    return 0;
-  }
-
-  /**
-   * True while the entry `find` returned is still published unchanged: the same blob in the same slot
-   * in the same epoch (blobs are immutable and never reused within an epoch). Two atomic loads.
-   */
-  still(hit: Hit): boolean {
-    const i32 = this.#i32;
-    // ORDER: slot first, then epoch. The epoch only grows, and it was hit.epoch when the hit was made,
-    // so if it still is hit.epoch now, it was hit.epoch at the slot load too: the slot word read belongs
-    // to that epoch's bank, whose region is rewritten only after two more epochs begin.
-    return Atomics.load(i32, hit.slot) === hit.off && Atomics.load(i32, kHEpoch) === hit.epoch;
-  }
-
-  /** Every live entry under `q` whose owner `accept`s, in insertion order. Lock-free; any thread. */
-  all(q: KeyQuery, accept: (inc: number) => boolean): RawEntry[] {
-    const out = this.#consistent(() => {
-      const i32 = this.#i32;
-      const mask = this.#mask;
-      const base = this.#base;
-      const h = q.hash;
-      const found: RawEntry[] = [];
-      for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
-        const s = base + i * kSlotWords;
-        const off = Atomics.load(i32, s);
-        if (off === kEmpty) break;
-        if (off === kTomb || i32[s + kSlotHash] !== h || !this.#keyEquals(off, q)) continue;
-        const inc = i32[off + kBlobOwnerInc] as number;
-        if (!accept(inc)) continue;
-        const value = this.#rawValue(off);
-        if (value === kTorn) throw kTorn;
-        found.push({ inc, local: i32[off + kBlobOwnerLocal] as number, serial: i32[off + kBlobSerial] as number, value });
-      }
-      return found;
-    });
-    if (out.length > 1) out.sort((a, b) => a.serial - b.serial);
-    for (const e of out) if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
-    return out;
-  }
-
-  /**
-   * Every live entry in the partition whose owner `accept`s, with its key. Lock-free; any thread.
-   * Cost: the whole table. No snapshot across partitions; within one partition the result is one epoch.
-   */
-  scan(accept: (inc: number, local: number) => boolean, withValues = true): Array<RawEntry & { key: Key }> {
-    const raw = this.#consistent(() => {
-      const i32 = this.#i32;
-      const found: Array<{ e: RawEntry; keyTag: number; keyRaw: string | Uint8Array }> = [];
-      for (let i = 0; i <= this.#mask; i++) {
-        const off = Atomics.load(i32, this.#base + i * kSlotWords);
-        if (off === kEmpty || off === kTomb) continue;
-        const inc = i32[off + kBlobOwnerInc] as number;
-        const local = i32[off + kBlobOwnerLocal] as number;
-        if (!accept(inc, local)) continue;
-        const tag = i32[off + kBlobKeyTag] as number;
-        const len = i32[off + kBlobKeyLen] as number;
-        const p = off + kBlobHeaderWords;
-        if (len < 0 || p * 4 + len * 2 > this.#u8.length) throw kTorn;
-        const keyRaw = tag === kKeyString ? stringFrom(this.#u16, p * 2, len) : this.#u8.slice(p * 4, p * 4 + len);
-        const serial = i32[off + kBlobSerial] as number;
-        const value = withValues ? this.#rawValue(off) : undefined;
-        if (value === kTorn) throw kTorn;
-        found.push({ e: { inc, local, serial, value }, keyTag: tag, keyRaw });
-      }
-      return found;
-    });
-    raw.sort((a, b) => a.e.serial - b.e.serial);
-    return raw.map(({ e, keyTag, keyRaw }) => {
-      if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
-      const key = keyTag === kKeyString ? (keyRaw as string) : decodeKeyBytes(keyRaw as Uint8Array, 0, keyRaw.length);
-      return { ...e, key };
-    });
-  }
-
+/** A thread's view of one partition. Readers: any thread. Writers: threads with an incarnation. *//** A thread's read-write view of one partition. Readers: any thread. Writers: threads with an incarnation. */
+export class Table extends PartitionReader {
   // ── Writes (under the partition lock) ─────────────────────────────────────────────────────────
 
   /**
@@ -357,7 +76,7 @@ export class Table {
    * owner is known to have stopped, see domain.ts), so a waiter never waits for a dead thread.
    */
   #acquire(me: number): void {
-    const i32 = this.#i32;
+    const i32 = this.i32;
     // ORDER: a successful CAS is an acquire; the previous holder's writes are visible.
     if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
     for (let n = 0; n < kSpins; n++) {
@@ -372,7 +91,7 @@ export class Table {
           continue;
         }
         if (owner === me) throw new Error('roster: partition lock is not reentrant');
-        if (!this.#domain.isAlive(owner)) {
+        if (!this.domain.isAlive(owner)) {
           this.recover(owner);
           continue;
         }
@@ -386,29 +105,33 @@ export class Table {
   }
 
   #release(me: number): void {
-    const i32 = this.#i32;
+    const i32 = this.i32;
     if (crashHook !== null) crashHook('release');
-    Atomics.store(i32, kHIntentOp, kOpNone);
+    i32[kHIntentOp] = kOpNone;
     // ORDER: the release store publishes every write made under the lock.
     Atomics.compareExchange(i32, kHLock, me, 0);
     if (Atomics.load(i32, kHLockWaiters) > 0) Atomics.notify(i32, kHLock, 1);
   }
 
   /**
-   * Runs `fn` holding the lock, after fencing: a thread whose incarnation was declared dead may not write.
+   * Takes the lock and fences: a thread whose incarnation was declared dead may not write. Returns the
+   * incarnation to pass to `end`. Every write is `const me = this.begin(); try { … } finally { this.end(me) }`.
    */
-  #locked<T>(fn: () => T): T {
-    const me = this.#domain.inc;
+  private begin(): number {
+    const me = this.domain.inc;
     this.#acquire(me);
-    try {
-      if (crashHook !== null) crashHook('locked');
-      if (!this.#domain.isAlive(me)) throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
-      const e = Atomics.load(this.#i32, kHEpoch);
-      if (e !== this.#epoch) this.#sync(e);
-      return fn();
-    } finally {
+    if (crashHook !== null) crashHook('locked');
+    if (!this.domain.isAlive(me)) {
       this.#release(me);
+      throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
     }
+    const e = Atomics.load(this.i32, kHEpoch);
+    if (e !== this.epoch) this.sync(e);
+    return me;
+  }
+
+  private end(me: number): void {
+    this.#release(me);
   }
 
   /**
@@ -417,12 +140,12 @@ export class Table {
    * protocol above) and releases. Returns true if this call did the recovery.
    */
   recover(deadInc: number): boolean {
-    const i32 = this.#i32;
-    const me = this.#domain.inc;
+    const i32 = this.i32;
+    const me = this.domain.inc;
     // ORDER: the CAS makes exactly one recoverer.
     if (Atomics.compareExchange(i32, kHLock, deadInc, me) !== deadInc) return false;
     const e = Atomics.load(i32, kHEpoch);
-    this.#sync(e);
+    this.sync(e);
     this.#recount();
     this.#release(me);
     Atomics.add(i32, kHChange, 1);
@@ -432,34 +155,26 @@ export class Table {
 
   /** Recomputes live/used/liveWords from the active bank (under the lock). */
   #recount(): void {
-    const i32 = this.#i32;
+    const i32 = this.i32;
     let live = 0;
     let used = 0;
     let words = 0;
     let top = 0;
-    for (let i = 0; i <= this.#mask; i++) {
-      const off = i32[this.#base + i * kSlotWords] as number;
+    for (let i = 0; i <= this.mask; i++) {
+      const off = i32[this.base + i * kSlotWords] as number;
       if (off === kEmpty) continue;
       used++;
       if (off === kTomb) continue;
       live++;
-      const size = this.#blobWords(off);
+      const size = this.blobWords(off);
       words += size;
-      top = Math.max(top, off + size - this.#arenaBase);
+      top = Math.max(top, off + size - this.arenaBase);
     }
-    Atomics.store(i32, kHLive, live);
-    Atomics.store(i32, kHUsed, used);
-    Atomics.store(i32, kHLiveWords, words);
+    i32[kHLive] = live;
+    i32[kHUsed] = used;
+    i32[kHLiveWords] = words;
     // Blobs bumped but never published sit above the highest live blob only if nothing followed them.
-    Atomics.store(i32, kHArenaTop, Math.max(top, Atomics.load(i32, kHArenaTop)));
-  }
-
-  #blobWords(off: number): number {
-    const i32 = this.#i32;
-    const tag = i32[off + kBlobValTag] as number;
-    const len = i32[off + kBlobValLen] as number;
-    const dataBytes = tag === kValFloat ? 8 : tag === kValString ? len * 2 : tag === kValSerialized ? len : 0;
-    return this.#valStart(off) - off + ((dataBytes + 7) >> 3) * 2;
+    i32[kHArenaTop] = Math.max(top, Atomics.load(i32, kHArenaTop));
   }
 
   /**
@@ -470,15 +185,16 @@ export class Table {
    */
   insert(q: KeyQuery, v: EncodedValue, inc: number, local: number, mode: InsertMode): { inc: number; local: number } | null {
     const unique = mode !== 'duplicate';
-    return this.#locked(() => {
+    const me = this.begin();
+    try {
       const keyBytes = q.isString ? q.str.length * 2 : q.len;
       const words = kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2 + ((v.dataBytes + 7) >> 3) * 2;
       this.#ensureRoom(words);
-      const i32 = this.#i32;
+      const i32 = this.i32;
       let target = -1;
       let replace = -1;
-      for (let i = q.hash & this.#mask, n = 0; n <= this.#mask; i = (i + 1) & this.#mask, n++) {
-        const s = this.#base + i * kSlotWords;
+      for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
+        const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) {
           if (target < 0) target = s;
@@ -489,28 +205,30 @@ export class Table {
           if (!unique) break;
           continue;
         }
-        if (!unique || i32[s + kSlotHash] !== q.hash || !this.#keyEquals(off, q)) continue;
+        if (!unique || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
         const holder = i32[off + kBlobOwnerInc] as number;
-        if (mode === 'unique' && this.#domain.isAlive(holder)) return { inc: holder, local: i32[off + kBlobOwnerLocal] as number };
+        if (mode === 'unique' && this.domain.isAlive(holder)) return { inc: holder, local: i32[off + kBlobOwnerLocal] as number };
         replace = s;
         break;
       }
       if (replace >= 0) target = replace;
       if (target < 0) throw new CapacityError('partition table is full'); // unreachable: ensureRoom keeps load ≤ 50%
       const blob = this.#writeBlob(q, v, inc, local, words);
-      this.#publish(target, q.hash, blob, replace >= 0 ? this.#blobWords(i32[target] as number) : -1);
+      this.#publish(target, q.hash, blob, replace >= 0 ? this.blobWords(i32[target] as number) : -1);
       return null;
-    });
+    } finally {
+      this.end(me);
+    }
   }
 
   /** Writes a blob at the arena top and returns its offset. Not yet visible to anyone. */
   #writeBlob(q: KeyQuery, v: EncodedValue, inc: number, local: number, words: number): number {
-    const i32 = this.#i32;
+    const i32 = this.i32;
     const top = i32[kHArenaTop] as number;
-    const off = this.#arenaBase + top;
-    Atomics.store(i32, kHArenaTop, top + words);
+    const off = this.arenaBase + top;
+    i32[kHArenaTop] = top + words;
     const serial = (i32[kHSerial] as number) + 1;
-    Atomics.store(i32, kHSerial, serial);
+    i32[kHSerial] = serial;
     i32[off + kBlobHash] = q.hash;
     i32[off + kBlobOwnerInc] = inc;
     i32[off + kBlobOwnerLocal] = local;
@@ -522,45 +240,48 @@ export class Table {
       i32[off + kBlobKeyTag] = kKeyString;
       i32[off + kBlobKeyLen] = s.length;
       const p = (off + kBlobHeaderWords) * 2;
-      for (let i = 0; i < s.length; i++) this.#u16[p + i] = s.charCodeAt(i);
+      for (let i = 0; i < s.length; i++) this.u16[p + i] = s.charCodeAt(i);
     } else {
       i32[off + kBlobKeyTag] = kKeyBytes;
       i32[off + kBlobKeyLen] = q.len;
-      this.#u8.set(q.bytes.subarray(0, q.len), (off + kBlobHeaderWords) * 4);
+      this.u8.set(q.bytes.subarray(0, q.len), (off + kBlobHeaderWords) * 4);
     }
     if (v.dataBytes > 0) {
-      const vs = this.#valStart(off);
-      if (v.tag === kValFloat) this.#f64[vs >> 1] = v.num;
+      const vs = this.valStart(off);
+      if (v.tag === kValFloat) this.f64[vs >> 1] = v.num;
       else if (v.tag === kValString) {
         const p = vs * 2;
-        for (let i = 0; i < v.str.length; i++) this.#u16[p + i] = v.str.charCodeAt(i);
-      } else if (v.bytes !== null) this.#u8.set(v.bytes, vs * 4);
+        for (let i = 0; i < v.str.length; i++) this.u16[p + i] = v.str.charCodeAt(i);
+      } else if (v.bytes !== null) this.u8.set(v.bytes, vs * 4);
     }
     return off;
   }
 
   /** Publishes `blob` in slot word `s` (replacing a blob of `oldWords` words, or an empty/tomb slot). */
   #publish(s: number, hash: number, blob: number, oldWords: number): void {
-    const i32 = this.#i32;
+    const i32 = this.i32;
     const old = i32[s] as number;
-    // ORDER: the intent is recorded before the slot changes, for a recoverer if we die here.
-    Atomics.store(i32, kHIntentSlot, s);
-    Atomics.store(i32, kHIntentOld, old);
-    Atomics.store(i32, kHIntentNew, blob);
-    Atomics.store(i32, kHIntentOp, kOpPublish);
+    // ORDER: counters, intent and the slot's hash are plain stores. The lock orders them for the next
+    // writer (its CAS acquires after our release); readers only ever act on a slot's offset, which is
+    // an Atomics.store, so everything stored before it is visible to whoever loads it.
+    // The intent is recorded before the slot changes, for a recoverer if we die here.
+    i32[kHIntentSlot] = s;
+    i32[kHIntentOld] = old;
+    i32[kHIntentNew] = blob;
+    i32[kHIntentOp] = kOpPublish;
     if (crashHook !== null) crashHook('intent');
-    Atomics.store(i32, s + kSlotHash, hash);
+    i32[s + kSlotHash] = hash;
     if (crashHook !== null) crashHook('slot-hash');
     // ORDER: release-store of the offset publishes the blob written above.
-    Atomics.store(i32, s, blob);
+    i32[s] = blob;
     if (crashHook !== null) crashHook('published');
-    const size = this.#blobWords(blob);
+    const size = this.blobWords(blob);
     if (oldWords >= 0) {
-      Atomics.store(i32, kHLiveWords, (i32[kHLiveWords] as number) - oldWords + size);
+      i32[kHLiveWords] = (i32[kHLiveWords] as number) - oldWords + size;
     } else {
-      Atomics.store(i32, kHLive, (i32[kHLive] as number) + 1);
-      if (old === kEmpty) Atomics.store(i32, kHUsed, (i32[kHUsed] as number) + 1);
-      Atomics.store(i32, kHLiveWords, (i32[kHLiveWords] as number) + size);
+      i32[kHLive] = (i32[kHLive] as number) + 1;
+      if (old === kEmpty) i32[kHUsed] = (i32[kHUsed] as number) + 1;
+      i32[kHLiveWords] = (i32[kHLiveWords] as number) + size;
     }
   }
 
@@ -569,29 +290,32 @@ export class Table {
    * Returns how many were removed.
    */
   remove(q: KeyQuery | null, pick: (inc: number, local: number, serial: number) => boolean): number {
-    return this.#locked(() => {
-      const i32 = this.#i32;
+    const me = this.begin();
+    try {
+      const i32 = this.i32;
       let removed = 0;
       const visit = (i: number): boolean => {
-        const s = this.#base + i * kSlotWords;
+        const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) return false;
         if (off === kTomb) return true;
-        if (q !== null && (i32[s + kSlotHash] !== q.hash || !this.#keyEquals(off, q))) return true;
+        if (q !== null && (i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q))) return true;
         if (!pick(i32[off + kBlobOwnerInc] as number, i32[off + kBlobOwnerLocal] as number, i32[off + kBlobSerial] as number)) return true;
         this.#unpublish(i, off);
         removed++;
         return true;
       };
-      if (q === null) for (let i = 0; i <= this.#mask; i++) visit(i);
-      else for (let i = q.hash & this.#mask, n = 0; n <= this.#mask && visit(i); i = (i + 1) & this.#mask, n++);
+      if (q === null) for (let i = 0; i <= this.mask; i++) visit(i);
+      else for (let i = q.hash & this.mask, n = 0; n <= this.mask && visit(i); i = (i + 1) & this.mask, n++);
       if (removed > 0) {
         // ORDER: lock() waiters sleep on kHChange; bump then wake them.
         Atomics.add(i32, kHChange, 1);
         Atomics.notify(i32, kHChange);
       }
       return removed;
-    });
+    } finally {
+      this.end(me);
+    }
   }
 
   /**
@@ -600,11 +324,13 @@ export class Table {
    * keys when `collect` is set. Under the lock; cost: the whole table. Called by the sweeper.
    */
   sweep(dead: (inc: number) => boolean, collect: boolean): Array<{ inc: number; local: number; key: Key }> {
-    const raw = this.#locked(() => {
-      const i32 = this.#i32;
+    let raw: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }>;
+    const me = this.begin();
+    try {
+      const i32 = this.i32;
       const out: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }> = [];
-      for (let i = 0; i <= this.#mask; i++) {
-        const off = i32[this.#base + i * kSlotWords] as number;
+      for (let i = 0; i <= this.mask; i++) {
+        const off = i32[this.base + i * kSlotWords] as number;
         if (off === kEmpty || off === kTomb) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
         if (!dead(inc)) continue;
@@ -612,47 +338,49 @@ export class Table {
           const tag = i32[off + kBlobKeyTag] as number;
           const len = i32[off + kBlobKeyLen] as number;
           const p = off + kBlobHeaderWords;
-          const key = tag === kKeyString ? stringFrom(this.#u16, p * 2, len) : this.#u8.slice(p * 4, p * 4 + len);
+          const key = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
           out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
         }
         this.#unpublish(i, off);
       }
-      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#rebuild(this.#mask + 1, this.#arenaWords);
+      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#rebuild(this.mask + 1, this.arenaWords);
       Atomics.add(i32, kHChange, 1);
       Atomics.notify(i32, kHChange);
-      return out;
-    });
+      raw = out;
+    } finally {
+      this.end(me);
+    }
     return raw.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
   }
 
   /** True if the lock word is held by `inc`. */
   lockedBy(inc: number): boolean {
-    return Atomics.load(this.#i32, kHLock) === inc;
+    return Atomics.load(this.i32, kHLock) === inc;
   }
 
   /** Turns slot `i` (holding blob `off`) into a tombstone, or empty when its chain ends after it. */
   #unpublish(i: number, off: number): void {
-    const i32 = this.#i32;
-    const s = this.#base + i * kSlotWords;
-    const size = this.#blobWords(off);
-    Atomics.store(i32, kHIntentSlot, s);
-    Atomics.store(i32, kHIntentOld, off);
-    Atomics.store(i32, kHIntentNew, kTomb);
-    Atomics.store(i32, kHIntentOp, kOpRemove);
+    const i32 = this.i32;
+    const s = this.base + i * kSlotWords;
+    const size = this.blobWords(off);
+    i32[kHIntentSlot] = s;
+    i32[kHIntentOld] = off;
+    i32[kHIntentNew] = kTomb;
+    i32[kHIntentOp] = kOpRemove;
     if (crashHook !== null) crashHook('intent');
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
     if (crashHook !== null) crashHook('unpublished');
-    Atomics.store(i32, kHLive, (i32[kHLive] as number) - 1);
-    Atomics.store(i32, kHLiveWords, (i32[kHLiveWords] as number) - size);
+    i32[kHLive] = (i32[kHLive] as number) - 1;
+    i32[kHLiveWords] = (i32[kHLiveWords] as number) - size;
     // A tombstone followed by an empty slot ends no chain that passes it: free it, and the ones before.
     let j = i;
-    while ((i32[this.#base + ((j + 1) & this.#mask) * kSlotWords] as number) === kEmpty) {
-      const sj = this.#base + j * kSlotWords;
+    while ((i32[this.base + ((j + 1) & this.mask) * kSlotWords] as number) === kEmpty) {
+      const sj = this.base + j * kSlotWords;
       if ((i32[sj] as number) !== kTomb) break;
       Atomics.store(i32, sj, kEmpty);
-      Atomics.store(i32, kHUsed, (i32[kHUsed] as number) - 1);
-      j = (j - 1) & this.#mask;
+      i32[kHUsed] = (i32[kHUsed] as number) - 1;
+      j = (j - 1) & this.mask;
       if (j === i) break;
     }
   }
@@ -662,46 +390,49 @@ export class Table {
    * Returns false (and writes nothing) if that exact entry is gone.
    */
   replace(q: KeyQuery, v: EncodedValue, inc: number, local: number, serial: number): boolean {
-    return this.#locked(() => {
+    const me = this.begin();
+    try {
       const keyBytes = q.isString ? q.str.length * 2 : q.len;
       const words = kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2 + ((v.dataBytes + 7) >> 3) * 2;
       this.#ensureRoom(words);
-      const i32 = this.#i32;
-      for (let i = q.hash & this.#mask, n = 0; n <= this.#mask; i = (i + 1) & this.#mask, n++) {
-        const s = this.#base + i * kSlotWords;
+      const i32 = this.i32;
+      for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
+        const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) return false;
-        if (off === kTomb || i32[s + kSlotHash] !== q.hash || !this.#keyEquals(off, q)) continue;
+        if (off === kTomb || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
         if (i32[off + kBlobOwnerInc] !== inc || i32[off + kBlobOwnerLocal] !== local || i32[off + kBlobSerial] !== serial) continue;
         const blob = this.#writeBlob(q, v, inc, local, words);
-        this.#publish(s, q.hash, blob, this.#blobWords(off));
+        this.#publish(s, q.hash, blob, this.blobWords(off));
         return true;
       }
       return false;
-    });
+    } finally {
+      this.end(me);
+    }
   }
 
   /** Makes room for one more slot and a blob of `words` words, rebuilding into the other bank if needed. */
   #ensureRoom(words: number): void {
-    const i32 = this.#i32;
-    const cap = this.#mask + 1;
+    const i32 = this.i32;
+    const cap = this.mask + 1;
     const used = i32[kHUsed] as number;
     const top = i32[kHArenaTop] as number;
-    if (used + 1 <= cap * kMaxLoad && top + words <= this.#arenaWords) return;
+    if (used + 1 <= cap * kMaxLoad && top + words <= this.arenaWords) return;
     const live = i32[kHLive] as number;
     const liveWords = i32[kHLiveWords] as number;
     let newCap = cap;
     while ((live + 1) * 4 > newCap) newCap *= 2; // after a rebuild, load ≤ 25%
-    let newArena = Math.max(kMinArenaWords, this.#arenaWords);
+    let newArena = Math.max(kMinArenaWords, this.arenaWords);
     while ((liveWords + words) * 2 > newArena) newArena *= 2;
     this.#rebuild(newCap, newArena);
   }
 
   /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */
   #rebuild(cap: number, arenaWords: number): void {
-    const epoch = this.#epoch;
+    const epoch = this.epoch;
     const d = kHBankBase + ((epoch + 1) & 1) * kBankDescWords;
-    let i32 = this.#i32;
+    let i32 = this.i32;
     const need = cap * kSlotWords + arenaWords;
     const oldBase = i32[d + kBankBase] as number;
     const oldSize = oldBase === 0 ? 0 : (i32[d + kBankCap] as number) * kSlotWords + (i32[d + kBankArena] as number);
@@ -713,20 +444,20 @@ export class Table {
         throw new CapacityError(`partition would grow to ${bytes} bytes, past maxPartitionBytes (${this.sab.maxByteLength})`);
       }
       this.sab.grow(bytes);
-      this.#views();
-      i32 = this.#i32;
+      this.views();
+      i32 = this.i32;
     }
-    Atomics.store(i32, kHIntentOp, kOpCompact);
+    i32[kHIntentOp] = kOpCompact;
     const mask = cap - 1;
     const arenaBase = base + cap * kSlotWords;
     i32.fill(kEmpty, base, arenaBase);
     let top = 0;
     let live = 0;
-    for (let i = 0; i <= this.#mask; i++) {
-      const s = this.#base + i * kSlotWords;
+    for (let i = 0; i <= this.mask; i++) {
+      const s = this.base + i * kSlotWords;
       const off = i32[s] as number;
       if (off === kEmpty || off === kTomb) continue;
-      const size = this.#blobWords(off);
+      const size = this.blobWords(off);
       const to = arenaBase + top;
       i32.copyWithin(to, off, off + size);
       top += size;
@@ -741,38 +472,13 @@ export class Table {
     i32[d + kBankBase] = base;
     i32[d + kBankCap] = cap;
     i32[d + kBankArena] = arenaWords;
-    Atomics.store(i32, kHLive, live);
-    Atomics.store(i32, kHUsed, live);
-    Atomics.store(i32, kHArenaTop, top);
-    Atomics.store(i32, kHLiveWords, top);
+    i32[kHLive] = live;
+    i32[kHUsed] = live;
+    i32[kHArenaTop] = top;
+    i32[kHLiveWords] = top;
     if (crashHook !== null) crashHook('rebuild-switch');
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
-    this.#sync(epoch + 1);
+    this.sync(epoch + 1);
   }
-
-  /** Counters for invariant checks: live, used (live + tombstones), capacity, bytes. Any thread. */
-  stats(): { live: number; used: number; capacity: number; bytes: number; epoch: number; lock: number } {
-    return this.#consistent(() => ({
-      live: Atomics.load(this.#i32, kHLive),
-      used: Atomics.load(this.#i32, kHUsed),
-      capacity: this.#mask + 1,
-      bytes: this.sab.byteLength,
-      epoch: this.#epoch,
-      lock: Atomics.load(this.#i32, kHLock),
-    }));
-  }
-
-  /** The change counter `lock()` waiters sleep on. */
-  get changeWord(): { i32: Int32Array; index: number } {
-    return { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange };
-  }
-}
-
-function stringFrom(u16: Uint16Array, p: number, len: number): string {
-  let out = '';
-  for (let i = 0; i < len; i += 4096) {
-    out += String.fromCharCode.apply(null, u16.subarray(p + i, p + Math.min(len, i + 4096)) as unknown as number[]);
-  }
-  return out;
 }

@@ -1,0 +1,342 @@
+/**
+ * The read side of a partition: views over its buffer, and the lock-free lookups. The write side
+ * (table.ts) extends it. Protocol and layout: see table.ts and layout.ts.
+ *
+ * Readers take no lock. They load `epoch`, probe, copy what they need, and load `epoch` again; on change
+ * they retry. Within one epoch a blob never changes, so nothing else needs validating. A reader can
+ * see a half-rewritten bank only after the epoch moved, so everything it reads is bounds-checked and
+ * thrown away on retry.
+ *
+ * @module
+ */
+import type { Domain } from './domain.js';
+import {
+  kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
+  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHEpoch, kHLive, kHLock,
+  kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
+  kValSerialized, kValString, kValTrue,
+} from './layout.js';
+import { decodeKeyBytes, decodeSerialized } from './codec.js';
+import type { Key } from './types.js';
+
+/** A key prepared for probing: a string, or canonical bytes. Reused per registry instance. */
+export interface KeyQuery {
+  isString: boolean;
+  str: string;
+  bytes: Uint8Array;
+  len: number;
+  hash: number;
+}
+
+/** How `insert` treats an existing entry under the same key. */
+export type InsertMode = 'unique' | 'duplicate' | 'upsert';
+
+/** An entry read out of a table. */
+export interface RawEntry {
+  inc: number;
+  local: number;
+  serial: number;
+  value: unknown;
+}
+
+/** Where a `find` found its entry: enough to re-validate it later with `still` (lookup cache). */
+export interface Hit extends RawEntry {
+  epoch: number;
+  slot: number;
+  off: number;
+}
+
+/** A serialized value copied out of shared memory, decoded only after the read validated. */
+export class Pending {
+  constructor(readonly bytes: Uint8Array) {}
+}
+
+/** Thrown inside a read when what it saw cannot be a consistent bank; the read retries. */
+export const kTorn: unique symbol = Symbol('torn');
+
+/** A thread's read-only view of one partition. Any thread. */
+export class PartitionReader {
+  readonly sab: SharedArrayBuffer;
+  protected readonly domain: Domain;
+  protected i32!: Int32Array;
+  protected u16!: Uint16Array;
+  protected u8!: Uint8Array;
+  protected f64!: Float64Array;
+  protected epoch = -1;
+  protected base = 0;
+  protected mask = 0;
+  protected arenaBase = 0;
+  protected arenaWords = 0;
+
+  constructor(sab: SharedArrayBuffer, domain: Domain) {
+    this.sab = sab;
+    this.domain = domain;
+    this.views();
+    this.sync(Atomics.load(this.i32, kHEpoch));
+  }
+
+  protected views(): void {
+    // Fixed-length views: V8 reads them several times faster than length-tracking ones.
+    const bytes = this.sab.byteLength;
+    this.i32 = new Int32Array(this.sab, 0, bytes >> 2);
+    this.u16 = new Uint16Array(this.sab, 0, bytes >> 1);
+    this.u8 = new Uint8Array(this.sab, 0, bytes);
+    this.f64 = new Float64Array(this.sab, 0, bytes >> 3);
+  }
+
+  /** Adopts the bank of `epoch`. The caller validates the epoch again after reading. */
+  protected sync(epoch: number): void {
+    if (this.sab.byteLength !== this.u8.length) this.views();
+    const d = kHBankBase + (epoch & 1) * kBankDescWords;
+    const i32 = this.i32;
+    const cap = i32[d + kBankCap] as number;
+    this.base = i32[d + kBankBase] as number;
+    this.mask = cap - 1;
+    this.arenaBase = this.base + cap * kSlotWords;
+    this.arenaWords = i32[d + kBankArena] as number;
+    this.epoch = epoch;
+  }
+
+  /** Number of live entries (including those of dead owners not yet swept). One atomic load. */
+  live(): number {
+    return Atomics.load(this.i32, kHLive);
+  }
+
+  // ── Reads (lock-free) ────────────────────────────────────────────────────────────────────────
+
+  protected keyEquals(off: number, q: KeyQuery): boolean {
+    const i32 = this.i32;
+    if (q.isString) {
+      const s = q.str;
+      const n = s.length;
+      if (i32[off + kBlobKeyTag] !== kKeyString || i32[off + kBlobKeyLen] !== n) return false;
+      const u16 = this.u16;
+      const p = (off + kBlobHeaderWords) * 2;
+      for (let i = 0; i < n; i++) if (u16[p + i] !== s.charCodeAt(i)) return false;
+      return true;
+    }
+    const n = q.len;
+    if (i32[off + kBlobKeyTag] !== kKeyBytes || i32[off + kBlobKeyLen] !== n) return false;
+    const u8 = this.u8;
+    const b = q.bytes;
+    const p = (off + kBlobHeaderWords) * 4;
+    for (let i = 0; i < n; i++) if (u8[p + i] !== b[i]) return false;
+    return true;
+  }
+
+  /** Word offset of a blob's value data. */
+  protected valStart(off: number): number {
+    const i32 = this.i32;
+    const keyBytes = i32[off + kBlobKeyTag] === kKeyString ? (i32[off + kBlobKeyLen] as number) * 2 : (i32[off + kBlobKeyLen] as number);
+    return off + kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2;
+  }
+
+  /** Copies a blob's value out. Serialized values come back as `Pending` bytes. */
+  protected rawValue(off: number): unknown {
+    const i32 = this.i32;
+    const len = i32[off + kBlobValLen] as number;
+    switch (i32[off + kBlobValTag]) {
+      case kValInt:
+        return len;
+      case kValNull:
+        return null;
+      case kValTrue:
+        return true;
+      case kValFalse:
+        return false;
+      case kValFloat:
+        return this.f64[this.valStart(off) >> 1];
+      case kValString: {
+        const p = this.valStart(off) * 2;
+        if (len < 0 || p + len > this.u16.length) return kTorn;
+        return len <= 64
+          ? String.fromCharCode.apply(null, this.u16.subarray(p, p + len) as unknown as number[])
+          : Buffer.from(this.u8.slice(p * 2, (p + len) * 2).buffer).toString('utf16le');
+      }
+      case kValSerialized: {
+        const p = this.valStart(off) * 4;
+        if (len < 0 || p + len > this.u8.length) return kTorn;
+        return new Pending(this.u8.slice(p, p + len));
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  /**
+   * Runs `read` against a consistent bank: retries until the epoch is the same before and after.
+   * Returns what `read` returned. Lock-free: a reader never waits for a writer.
+   */
+  protected consistent<T>(read: () => T): T {
+    for (;;) {
+      // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
+      const e = Atomics.load(this.i32, kHEpoch);
+      if (e !== this.epoch) this.sync(e);
+      let out: T;
+      try {
+        out = read();
+      } catch (err) {
+        if (err !== kTorn && Atomics.load(this.i32, kHEpoch) === e) throw err;
+        continue;
+      }
+      // ORDER: if the epoch did not move, no blob we read was rewritten.
+      if (Atomics.load(this.i32, kHEpoch) === e) return out;
+    }
+  }
+
+  /**
+   * Finds the first live entry under `q` whose owner is alive in `domain` (any owner when null) and
+   * fills `hit`. Returns false when there is none. Lock-free, allocation-free on the hot path; any thread.
+   * Cost: one hash probe sequence, usually one slot and one blob cache line.
+   */
+  find(q: KeyQuery, domain: Domain | null, hit: Hit): boolean {
+    for (;;) {
+      // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
+      const e = Atomics.load(this.i32, kHEpoch);
+      if (e !== this.epoch) this.sync(e);
+      const r = this.#probe(q, domain, hit);
+      // ORDER: if the epoch did not move, no blob we read was rewritten.
+      if (Atomics.load(this.i32, kHEpoch) !== e || r < 0) continue;
+      if (r === 0) return false;
+      hit.epoch = e;
+      if (hit.value instanceof Pending) hit.value = decodeSerialized(hit.value.bytes);
+      return true;
+    }
+  }
+
+  /** One probe of the current bank: 1 found, 0 absent, -1 saw something torn (retry). */
+  #probe(q: KeyQuery, domain: Domain | null, hit: Hit): number {
+    const i32 = this.i32;
+    const mask = this.mask;
+    const base = this.base;
+    const h = q.hash;
+    const limit = i32.length - kBlobHeaderWords;
+    for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+      const s = base + i * kSlotWords;
+      if (s >= limit) return -1;
+      // ORDER: the slot's offset is the publish point of its blob.
+      const off = Atomics.load(i32, s);
+      if (off === kEmpty) return 0;
+      if (off === kTomb || i32[s + kSlotHash] !== h) continue;
+      if (off >= limit || !this.keyEquals(off, q)) continue;
+      const inc = i32[off + kBlobOwnerInc] as number;
+      if (domain !== null && !domain.isAlive(inc)) continue;
+      const value = this.rawValue(off);
+      if (value === kTorn) return -1;
+      hit.slot = s;
+      hit.off = off;
+      hit.inc = inc;
+      hit.local = i32[off + kBlobOwnerLocal] as number;
+      hit.serial = i32[off + kBlobSerial] as number;
+      hit.value = value;
+      return 1;
+    }
+    return 0;
+  }
+
+  /**
+   * True while the entry `find` returned is still published unchanged: the same blob in the same slot
+   * in the same epoch (blobs are immutable and never reused within an epoch). Two atomic loads.
+   */
+  still(hit: Hit): boolean {
+    const i32 = this.i32;
+    // ORDER: slot first, then epoch. The epoch only grows, and it was hit.epoch when the hit was made,
+    // so if it still is hit.epoch now, it was hit.epoch at the slot load too: the slot word read belongs
+    // to that epoch's bank, whose region is rewritten only after two more epochs begin.
+    return Atomics.load(i32, hit.slot) === hit.off && Atomics.load(i32, kHEpoch) === hit.epoch;
+  }
+
+  /** Every live entry under `q` whose owner `accept`s, in insertion order. Lock-free; any thread. */
+  all(q: KeyQuery, accept: (inc: number) => boolean): RawEntry[] {
+    const out = this.consistent(() => {
+      const i32 = this.i32;
+      const mask = this.mask;
+      const base = this.base;
+      const h = q.hash;
+      const found: RawEntry[] = [];
+      for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
+        const s = base + i * kSlotWords;
+        const off = Atomics.load(i32, s);
+        if (off === kEmpty) break;
+        if (off === kTomb || i32[s + kSlotHash] !== h || !this.keyEquals(off, q)) continue;
+        const inc = i32[off + kBlobOwnerInc] as number;
+        if (!accept(inc)) continue;
+        const value = this.rawValue(off);
+        if (value === kTorn) throw kTorn;
+        found.push({ inc, local: i32[off + kBlobOwnerLocal] as number, serial: i32[off + kBlobSerial] as number, value });
+      }
+      return found;
+    });
+    if (out.length > 1) out.sort((a, b) => a.serial - b.serial);
+    for (const e of out) if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
+    return out;
+  }
+
+  /**
+   * Every live entry in the partition whose owner `accept`s, with its key. Lock-free; any thread.
+   * Cost: the whole table. No snapshot across partitions; within one partition the result is one epoch.
+   */
+  scan(accept: (inc: number, local: number) => boolean, withValues = true): Array<RawEntry & { key: Key }> {
+    const raw = this.consistent(() => {
+      const i32 = this.i32;
+      const found: Array<{ e: RawEntry; keyTag: number; keyRaw: string | Uint8Array }> = [];
+      for (let i = 0; i <= this.mask; i++) {
+        const off = Atomics.load(i32, this.base + i * kSlotWords);
+        if (off === kEmpty || off === kTomb) continue;
+        const inc = i32[off + kBlobOwnerInc] as number;
+        const local = i32[off + kBlobOwnerLocal] as number;
+        if (!accept(inc, local)) continue;
+        const tag = i32[off + kBlobKeyTag] as number;
+        const len = i32[off + kBlobKeyLen] as number;
+        const p = off + kBlobHeaderWords;
+        if (len < 0 || p * 4 + len * 2 > this.u8.length) throw kTorn;
+        const keyRaw = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
+        const serial = i32[off + kBlobSerial] as number;
+        const value = withValues ? this.rawValue(off) : undefined;
+        if (value === kTorn) throw kTorn;
+        found.push({ e: { inc, local, serial, value }, keyTag: tag, keyRaw });
+      }
+      return found;
+    });
+    raw.sort((a, b) => a.e.serial - b.e.serial);
+    return raw.map(({ e, keyTag, keyRaw }) => {
+      if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
+      const key = keyTag === kKeyString ? (keyRaw as string) : decodeKeyBytes(keyRaw as Uint8Array, 0, keyRaw.length);
+      return { ...e, key };
+    });
+  }
+
+  protected blobWords(off: number): number {
+    const i32 = this.i32;
+    const tag = i32[off + kBlobValTag] as number;
+    const len = i32[off + kBlobValLen] as number;
+    const dataBytes = tag === kValFloat ? 8 : tag === kValString ? len * 2 : tag === kValSerialized ? len : 0;
+    return this.valStart(off) - off + ((dataBytes + 7) >> 3) * 2;
+  }
+
+  /** Counters for invariant checks: live, used (live + tombstones), capacity, bytes. Any thread. */
+  stats(): { live: number; used: number; capacity: number; bytes: number; epoch: number; lock: number } {
+    return this.consistent(() => ({
+      live: Atomics.load(this.i32, kHLive),
+      used: Atomics.load(this.i32, kHUsed),
+      capacity: this.mask + 1,
+      bytes: this.sab.byteLength,
+      epoch: this.epoch,
+      lock: Atomics.load(this.i32, kHLock),
+    }));
+  }
+
+  /** The change counter `lock()` waiters sleep on. */
+  get changeWord(): { i32: Int32Array; index: number } {
+    return { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange };
+  }
+}
+
+/** Builds a string from UTF-16 units in chunks (no argument-count limit). */
+export function stringFrom(u16: Uint16Array, p: number, len: number): string {
+  let out = '';
+  for (let i = 0; i < len; i += 4096) {
+    out += String.fromCharCode.apply(null, u16.subarray(p + i, p + Math.min(len, i + 4096)) as unknown as number[]);
+  }
+  return out;
+}
