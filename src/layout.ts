@@ -9,10 +9,10 @@
  * ```
  *  word 0                16               32               48               64
  *  ┌────────────────────┬────────────────┬────────────────┬────────────────┐
- *  │ line 0: read-mostly│ line 1: lock + │ line 2: counts │ line 3: unused │
- *  │ magic ver epoch    │ intent record  │ live used top  │                │
- *  │ bank0{base,cap,    │ (writer owned) │ serial change  │                │
- *  │  arena} bank1{..}  │                │                │                │
+ *  │ line 0: read-mostly│ line 1: lock + │ line 2: counts │ line 3: lock() │
+ *  │ magic ver epoch    │ intent record  │ live used top  │ change counter │
+ *  │ bank0{base,cap,    │ (writer owned) │ serial         │ and its waiters│
+ *  │  arena} bank1{..}  │                │ liveWords      │                │
  *  └────────────────────┴────────────────┴────────────────┴────────────────┘
  *  then bank regions, anywhere after the header (a bank is re-placed at the end when it must grow):
  *  ┌──────────────────────────────────┬──────────────────────────────────────────┐
@@ -84,6 +84,8 @@ export const kHSerial = 35;
 export const kHLiveWords = 36;
 /** Bumped (and notified) after every removal; `lock()` waiters sleep on it. */
 export const kHChange = 48;
+/** How many `lock()` waiters are parked on kHChange (removals notify only when some are). */
+export const kHChangeWaiters = 49;
 
 /** Intent ops recorded before a mutation (for crash recovery). */
 export const kOpNone = 0;

@@ -12,7 +12,7 @@
 import type { Domain } from './domain.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
-  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHEpoch, kHLive, kHLock,
+  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHLive, kHLock,
   kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
   kValSerialized, kValString, kValTrue,
 } from './layout.js';
@@ -327,8 +327,8 @@ export class PartitionReader {
   }
 
   /** The change counter `lock()` waiters sleep on. */
-  get changeWord(): { i32: Int32Array; index: number } {
-    return { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange };
+  get changeWord(): { i32: Int32Array; index: number; waiters: number } {
+    return { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange, waiters: kHChangeWaiters };
   }
 }
 

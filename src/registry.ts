@@ -16,7 +16,7 @@ import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './opti
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
 import { self } from './process.js';
 import { control, type ControlMessage } from './supervise.js';
-import { allocatePartition, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
+import { allocatePartition, kAnyOwner, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
 import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
 } from './types.js';
@@ -200,7 +200,7 @@ export class Registry {
     const pid = self();
     const inc = pidInc(pid);
     const local = pidLocal(pid);
-    this.#tableFor(q, pid).remove(q, (i, l) => i === inc && l === local);
+    this.#tableFor(q, pid).remove(q, inc, local);
     if (this.#hasListeners()) this.#emit({ type: 'unregister', registry: this.name, key, pid });
   }
 
@@ -220,7 +220,7 @@ export class Registry {
     const mine = table.all(q, (i) => i === inc).filter((e) => e.local === local);
     const serials = new Set(mine.filter((e) => test(e.value)).map((e) => e.serial));
     if (serials.size > 0) this.#prep(key, q);
-    const removed = serials.size === 0 ? 0 : table.remove(q, (i, l, s) => i === inc && l === local && serials.has(s));
+    const removed = serials.size === 0 ? 0 : table.remove(q, inc, local, serials);
     if ((mine.length === 0 || removed === mine.length) && this.#hasListeners()) {
       this.#emit({ type: 'unregister', registry: this.name, key, pid });
     }
@@ -433,7 +433,7 @@ export class Registry {
   /** Deletes registry metadata. */
   deleteMeta(key: Key): void {
     this.#check();
-    this.#meta.remove(this.#prep(key), () => true);
+    this.#meta.remove(this.#prep(key), kAnyOwner, 0);
   }
 
   /**
@@ -455,15 +455,21 @@ export class Registry {
     for (;;) {
       const seen = Atomics.load(word.i32, word.index);
       if (this.#locks.insert(q, none, inc, local, 'unique') === null) break;
-      // ORDER: sleeps only while the change counter is still `seen`; a release bumps it, then notifies.
-      const r = Atomics.waitAsync(word.i32, word.index, seen, 50);
-      if (r.async) await r.value;
+      // ORDER: registers as a waiter, then sleeps only while the change counter is still `seen`; a
+      // release bumps the counter, then notifies if any waiter is registered.
+      Atomics.add(word.i32, word.waiters, 1);
+      try {
+        const r = Atomics.waitAsync(word.i32, word.index, seen, 50);
+        if (r.async) await r.value;
+      } finally {
+        Atomics.sub(word.i32, word.waiters, 1);
+      }
       this.#check();
     }
     try {
       return await fn();
     } finally {
-      this.#locks.remove(q, (i, l) => i === inc && l === local);
+      this.#locks.remove(q, inc, local);
     }
   }
 

@@ -19,12 +19,15 @@ import { CapacityError, StaleIncarnationError, TimeoutError } from './errors.js'
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase, kHChange,
-  kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
+  kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
   kHMagic, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kOpCompact,
   kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotWords, kTomb, kValFloat, kValString,
 } from './layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
 import { PartitionReader, stringFrom, type KeyQuery } from './partition-read.js';
+
+/** Pass as `inc` to `remove` to remove entries whoever owns them (metadata). */
+export const kAnyOwner = -1;
 import type { Key } from './types.js';
 
 export type { KeyQuery, RawEntry, Hit } from './partition-read.js';
@@ -147,9 +150,8 @@ export class Table extends PartitionReader {
     const e = Atomics.load(i32, kHEpoch);
     this.sync(e);
     this.#recount();
+    this.#changed();
     this.#release(me);
-    Atomics.add(i32, kHChange, 1);
-    Atomics.notify(i32, kHChange);
     return true;
   }
 
@@ -272,6 +274,7 @@ export class Table extends PartitionReader {
     if (crashHook !== null) crashHook('intent');
     i32[s + kSlotHash] = hash;
     if (crashHook !== null) crashHook('slot-hash');
+    this.#fence();
     // ORDER: release-store of the offset publishes the blob written above.
     i32[s] = blob;
     if (crashHook !== null) crashHook('published');
@@ -286,36 +289,40 @@ export class Table extends PartitionReader {
   }
 
   /**
-   * Removes the live entries under `q` (or every entry when `q` is null) that `pick` selects.
-   * Returns how many were removed.
+   * Removes the live entries under `q` owned by (`inc`, `local`) — or by anyone when `inc` is
+   * kAnyOwner — and, when `serials` is given, only those with these serials. Returns how many went.
+   * Under the lock; cost: one probe sequence.
    */
-  remove(q: KeyQuery | null, pick: (inc: number, local: number, serial: number) => boolean): number {
+  remove(q: KeyQuery, inc: number, local: number, serials: ReadonlySet<number> | null = null): number {
     const me = this.begin();
     try {
       const i32 = this.i32;
+      const mask = this.mask;
       let removed = 0;
-      const visit = (i: number): boolean => {
+      for (let i = q.hash & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
         const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
-        if (off === kEmpty) return false;
-        if (off === kTomb) return true;
-        if (q !== null && (i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q))) return true;
-        if (!pick(i32[off + kBlobOwnerInc] as number, i32[off + kBlobOwnerLocal] as number, i32[off + kBlobSerial] as number)) return true;
+        if (off === kEmpty) break;
+        if (off === kTomb || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
+        if (inc !== kAnyOwner && (i32[off + kBlobOwnerInc] !== inc || i32[off + kBlobOwnerLocal] !== local)) continue;
+        if (serials !== null && !serials.has(i32[off + kBlobSerial] as number)) continue;
         this.#unpublish(i, off);
         removed++;
-        return true;
-      };
-      if (q === null) for (let i = 0; i <= this.mask; i++) visit(i);
-      else for (let i = q.hash & this.mask, n = 0; n <= this.mask && visit(i); i = (i + 1) & this.mask, n++);
-      if (removed > 0) {
-        // ORDER: lock() waiters sleep on kHChange; bump then wake them.
-        Atomics.add(i32, kHChange, 1);
-        Atomics.notify(i32, kHChange);
+        if ((i32[s] as number) === kEmpty) break; // the chain ended here
       }
+      if (removed > 0) this.#changed();
       return removed;
     } finally {
       this.end(me);
     }
+  }
+
+  /** Bumps the change counter and wakes `lock()` waiters, if any are parked on it. */
+  #changed(): void {
+    const i32 = this.i32;
+    // ORDER: bump, then check for waiters; a waiter registers before it re-reads the counter.
+    Atomics.add(i32, kHChange, 1);
+    if (Atomics.load(i32, kHChangeWaiters) > 0) Atomics.notify(i32, kHChange);
   }
 
   /**
@@ -344,8 +351,7 @@ export class Table extends PartitionReader {
         this.#unpublish(i, off);
       }
       if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#rebuild(this.mask + 1, this.arenaWords);
-      Atomics.add(i32, kHChange, 1);
-      Atomics.notify(i32, kHChange);
+      this.#changed();
       raw = out;
     } finally {
       this.end(me);
@@ -358,6 +364,17 @@ export class Table extends PartitionReader {
     return Atomics.load(this.i32, kHLock) === inc;
   }
 
+  /**
+   * Fencing, just before a slot store: the lock must still be ours. It stops being ours only if this
+   * thread was declared dead while stalled inside the write and a recoverer took the lock over; the
+   * write is then abandoned instead of racing the recoverer.
+   */
+  #fence(): void {
+    if (Atomics.load(this.i32, kHLock) !== this.domain.inc) {
+      throw new StaleIncarnationError('this thread was declared dead during a write; the write was abandoned');
+    }
+  }
+
   /** Turns slot `i` (holding blob `off`) into a tombstone, or empty when its chain ends after it. */
   #unpublish(i: number, off: number): void {
     const i32 = this.i32;
@@ -368,6 +385,7 @@ export class Table extends PartitionReader {
     i32[kHIntentNew] = kTomb;
     i32[kHIntentOp] = kOpRemove;
     if (crashHook !== null) crashHook('intent');
+    this.#fence();
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
     if (crashHook !== null) crashHook('unpublished');
@@ -477,6 +495,7 @@ export class Table extends PartitionReader {
     i32[kHArenaTop] = top;
     i32[kHLiveWords] = top;
     if (crashHook !== null) crashHook('rebuild-switch');
+    this.#fence();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
     this.sync(epoch + 1);
