@@ -139,20 +139,30 @@ export class Table extends PartitionReader {
 
   /**
    * Recovers the lock of a dead owner: exactly one caller wins the CAS from the dead incarnation to its
-   * own, repairs the counters from the active bank (a slot is always its before- or after-image, see the
-   * protocol above) and releases. Returns true if this call did the recovery.
+   * own, reads the dead writer's intent, and settles it. A slot store is a single word, so the slot is
+   * already its before-image ('back': the write never happened) or its after-image ('forward': it
+   * did); a rebuild that did not reach its epoch switch is discarded ('back'). What may be half-done
+   * is the counters: they are recomputed from the active bank's slots. Then the lock is released and
+   * the waiters woken. Returns the outcome, or null if another caller recovered (or nobody needed to).
    */
-  recover(deadInc: number): boolean {
+  recover(deadInc: number): 'none' | 'back' | 'forward' | null {
     const i32 = this.i32;
     const me = this.domain.inc;
     // ORDER: the CAS makes exactly one recoverer.
-    if (Atomics.compareExchange(i32, kHLock, deadInc, me) !== deadInc) return false;
+    if (Atomics.compareExchange(i32, kHLock, deadInc, me) !== deadInc) return null;
     const e = Atomics.load(i32, kHEpoch);
     this.sync(e);
+    const op = i32[kHIntentOp] as number;
+    let outcome: 'none' | 'back' | 'forward' = 'none';
+    if (op === kOpPublish || op === kOpRemove) {
+      outcome = Atomics.load(i32, i32[kHIntentSlot] as number) === (i32[kHIntentNew] as number) ? 'forward' : 'back';
+    } else if (op === kOpCompact) {
+      outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
+    }
     this.#recount();
     this.#changed();
     this.#release(me);
-    return true;
+    return outcome;
   }
 
   /** Recomputes live/used/liveWords from the active bank (under the lock). */
@@ -465,6 +475,7 @@ export class Table extends PartitionReader {
       this.views();
       i32 = this.i32;
     }
+    i32[kHIntentOld] = epoch;
     i32[kHIntentOp] = kOpCompact;
     const mask = cap - 1;
     const arenaBase = base + cap * kSlotWords;
