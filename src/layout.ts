@@ -10,9 +10,9 @@
  *  word 0                16               32               48               64
  *  ┌────────────────────┬────────────────┬────────────────┬────────────────┐
  *  │ line 0: read-mostly│ line 1: lock + │ line 2: counts │ line 3: lock() │
- *  │ magic ver epoch    │ intent record  │ live used top  │ change counter │
- *  │ bank0{base,cap,    │ (writer owned) │ serial         │ and its waiters│
- *  │  arena} bank1{..}  │                │ liveWords      │                │
+ *  │ magic ver epoch    │ intent record  │ live used top  │ change counter,│
+ *  │ bank0{base,cap,    │ (writer owned) │ serial         │ its waiters;   │
+ *  │  arena} bank1{..}  │                │ liveWords      │ mod lo/hi      │
  *  └────────────────────┴────────────────┴────────────────┴────────────────┘
  *  then bank regions, anywhere after the header (a bank is re-placed at the end when it must grow):
  *  ┌──────────────────────────────────┬──────────────────────────────────────────┐
@@ -86,6 +86,13 @@ export const kHLiveWords = 36;
 export const kHChange = 48;
 /** How many `lock()` waiters are parked on kHChange (removals notify only when some are). */
 export const kHChangeWaiters = 49;
+/**
+ * Modification counter, a seqlock over every slot and epoch store of the partition: odd while a write
+ * is changing slots, even otherwise; `hi` counts wraps of `lo`. The lookup cache validates a hit with
+ * three loads of this line instead of a random slot load.
+ */
+export const kHModLo = 56;
+export const kHModHi = 57;
 
 /** Intent ops recorded before a mutation (for crash recovery). */
 export const kOpNone = 0;

@@ -12,7 +12,7 @@
 import type { Domain } from './domain.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
-  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHLive, kHLock,
+  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHLive, kHLock,
   kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
   kValSerialized, kValString, kValTrue,
 } from './layout.js';
@@ -44,6 +44,9 @@ export interface Hit extends RawEntry {
   epoch: number;
   slot: number;
   off: number;
+  /** Modification counter when the hit was last validated; `modHi` -1 when unknown (a write was in progress). */
+  modHi: number;
+  modLo: number;
 }
 
 /** A serialized value copied out of shared memory, decoded only after the read validated. */
@@ -191,14 +194,21 @@ export class PartitionReader {
    */
   find(q: KeyQuery, domain: Domain | null, hit: Hit): boolean {
     for (;;) {
+      const i32 = this.i32;
+      // ORDER: the modification counter is read before the probe (see `still`).
+      const hi = Atomics.load(i32, kHModHi);
+      const lo = Atomics.load(i32, kHModLo);
+      const hi2 = Atomics.load(i32, kHModHi);
       // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
-      const e = Atomics.load(this.i32, kHEpoch);
+      const e = Atomics.load(i32, kHEpoch);
       if (e !== this.epoch) this.sync(e);
       const r = this.#probe(q, domain, hit);
       // ORDER: if the epoch did not move, no blob we read was rewritten.
       if (Atomics.load(this.i32, kHEpoch) !== e || r < 0) continue;
       if (r === 0) return false;
       hit.epoch = e;
+      hit.modHi = hi === hi2 && (lo & 1) === 0 ? hi : -1;
+      hit.modLo = lo;
       if (hit.value instanceof Pending) hit.value = decodeSerialized(hit.value.bytes);
       return true;
     }
@@ -235,15 +245,28 @@ export class PartitionReader {
   }
 
   /**
-   * True while the entry `find` returned is still published unchanged: the same blob in the same slot
-   * in the same epoch (blobs are immutable and never reused within an epoch). Two atomic loads.
+   * True while the entry `find` returned is still published unchanged.
+   *
+   * Fast path, three loads of one header line: the modification counter is what it was when the hit
+   * was validated, and even. Writers make it odd before their first slot or epoch store and even after
+   * the last, so an unchanged even value means no slot changed since. Slow path, when anything in the
+   * partition was written meanwhile: the same blob is still in the same slot in the same epoch (blobs
+   * are immutable and never reused within an epoch); the hit then records the counter read before the
+   * check, so the next call takes the fast path again.
    */
   still(hit: Hit): boolean {
     const i32 = this.i32;
+    const hi = Atomics.load(i32, kHModHi);
+    const lo = Atomics.load(i32, kHModLo);
+    const hi2 = Atomics.load(i32, kHModHi);
+    if (hi === hit.modHi && lo === hit.modLo && hi2 === hi) return true;
     // ORDER: slot first, then epoch. The epoch only grows, and it was hit.epoch when the hit was made,
     // so if it still is hit.epoch now, it was hit.epoch at the slot load too: the slot word read belongs
     // to that epoch's bank, whose region is rewritten only after two more epochs begin.
-    return Atomics.load(i32, hit.slot) === hit.off && Atomics.load(i32, kHEpoch) === hit.epoch;
+    if (Atomics.load(i32, hit.slot) !== hit.off || Atomics.load(i32, kHEpoch) !== hit.epoch) return false;
+    hit.modHi = hi === hi2 && (lo & 1) === 0 ? hi : -1;
+    hit.modLo = lo;
+    return true;
   }
 
   /** Every live entry under `q` whose owner `accept`s, in insertion order. Lock-free; any thread. */

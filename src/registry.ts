@@ -38,8 +38,6 @@ export function createdHandles(): RegistryHandle[] {
 interface Cached extends Hit {
   table: Table;
   pid: Pid;
-  /** Frozen, so one array can be handed out on every hit. */
-  entry: Entry;
 }
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
@@ -63,7 +61,7 @@ export class Registry {
   readonly #alive: (inc: number) => boolean;
   readonly #unique: boolean;
   readonly #byPid: boolean;
-  readonly #hit: Hit = { epoch: 0, slot: 0, off: 0, inc: 0, local: 0, serial: 0, value: undefined };
+  readonly #hit: Hit = { epoch: 0, slot: 0, off: 0, inc: 0, local: 0, serial: 0, value: undefined, modHi: -1, modLo: 0 };
   readonly #cache: Map<string | number, Cached> | null;
   readonly #cacheLimit: number;
 
@@ -235,7 +233,7 @@ export class Registry {
     this.#check();
     if (this.#unique) {
       const c = this.#cached(key);
-      if (c !== undefined) return [c.entry];
+      if (c !== undefined) return [[c.pid, c.value]];
       const t = this.#findUnique(key);
       return t === null ? [] : [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]];
     }
@@ -270,7 +268,7 @@ export class Registry {
       if (cache.size >= this.#cacheLimit) cache.delete(cache.keys().next().value as string | number);
       cache.set(key, {
         table: t, epoch: hit.epoch, slot: hit.slot, off: hit.off, inc: hit.inc, local: hit.local, serial: hit.serial,
-        value: v, pid: makePid(hit.inc, hit.local), entry: Object.freeze([makePid(hit.inc, hit.local), v]) as Entry,
+        value: v, pid: makePid(hit.inc, hit.local), modHi: hit.modHi, modLo: hit.modLo,
       });
     }
     return t;

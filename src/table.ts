@@ -19,7 +19,7 @@ import { CapacityError, StaleIncarnationError, TimeoutError } from './errors.js'
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase, kHChange,
-  kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
+  kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
   kHMagic, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kOpCompact,
   kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotWords, kTomb, kValFloat, kValString,
 } from './layout.js';
@@ -134,7 +134,29 @@ export class Table extends PartitionReader {
   }
 
   private end(me: number): void {
+    if (this.#dirty) this.#modEnd();
     this.#release(me);
+  }
+
+  #dirty = false;
+
+  /** Marks the start of slot changes: the modification counter goes odd (once per write). */
+  #modBegin(): void {
+    if (this.#dirty) return;
+    this.#dirty = true;
+    // ORDER: odd before the first slot or epoch store, so a reader that sees the old even value
+    // afterwards knows no slot changed since it read that value.
+    Atomics.store(this.i32, kHModLo, ((this.i32[kHModLo] as number) | 1));
+  }
+
+  /** Marks the end of slot changes: the counter goes to the next even value (and `hi` on a wrap). */
+  #modEnd(): void {
+    const i32 = this.i32;
+    const next = ((i32[kHModLo] as number) + 1) | 0;
+    // ORDER: on a wrap, `hi` moves before `lo` returns to even, so a reader never pairs an old `hi` with it.
+    if (next === 0) Atomics.add(i32, kHModHi, 1);
+    Atomics.store(i32, kHModLo, next);
+    this.#dirty = false;
   }
 
   /**
@@ -160,6 +182,8 @@ export class Table extends PartitionReader {
       outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
     }
     this.#recount();
+    // A writer that died between its slot stores left the modification counter odd: close it.
+    if (((i32[kHModLo] as number) & 1) === 1) this.#modEnd();
     this.#changed();
     this.#release(me);
     return outcome;
@@ -282,6 +306,7 @@ export class Table extends PartitionReader {
     i32[kHIntentNew] = blob;
     i32[kHIntentOp] = kOpPublish;
     if (crashHook !== null) crashHook('intent');
+    this.#modBegin();
     i32[s + kSlotHash] = hash;
     if (crashHook !== null) crashHook('slot-hash');
     this.#fence();
@@ -396,6 +421,7 @@ export class Table extends PartitionReader {
     i32[kHIntentOp] = kOpRemove;
     if (crashHook !== null) crashHook('intent');
     this.#fence();
+    this.#modBegin();
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
     if (crashHook !== null) crashHook('unpublished');
@@ -507,6 +533,7 @@ export class Table extends PartitionReader {
     i32[kHLiveWords] = top;
     if (crashHook !== null) crashHook('rebuild-switch');
     this.#fence();
+    this.#modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
     this.sync(epoch + 1);
