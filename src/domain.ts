@@ -280,6 +280,11 @@ export class Domain {
     return out;
   }
 
+  /** Incarnation of the running coordinator, or 0. */
+  coordinator(): number {
+    return Atomics.load(this.i32, kDCoordinator);
+  }
+
   /** The domain's id (random, shared by every thread's view of it). */
   get id(): number {
     return Atomics.load(this.i32, kDId);

@@ -135,6 +135,15 @@ export const kValFloat = 5; // 8 bytes
 export const kValString = 6; // valLen UTF-16 units
 export const kValSerialized = 7; // valLen bytes of v8.serialize
 
+// ── Registry control block (one small buffer per registry) ─────────────────────────────────────
+export const kControlWords = 16;
+/** 1 once the registry is closed (Elixir's "unknown registry" from then on). */
+export const kCClosed = 0;
+/** Number of runtime subscribers; writers post events to them only while it is above 0. */
+export const kCSubscribers = 1;
+/** 1 once the coordinator knows the registry (creation waits for it while a coordinator runs). */
+export const kCAnnounced = 2;
+
 // ── Domain ─────────────────────────────────────────────────────────────────────────────────────
 export const kMaxThreads = 1024;
 export const kThreadSlotBits = 10;

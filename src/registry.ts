@@ -12,6 +12,7 @@ import { Domain, makePid, pidInc, pidLocal, isPid } from './domain.js';
 import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
+import { kCAnnounced, kCClosed, kCSubscribers, kControlWords } from './layout.js';
 import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
 import { self } from './process.js';
@@ -21,10 +22,6 @@ import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
 } from './types.js';
 
-/** Control block words. */
-const kCClosed = 0;
-const kCSubscribers = 1;
-const kControlWords = 16;
 
 /** Handles of registries this thread created and has not closed (handed to a coordinator started later). */
 const created = new Map<string, RegistryHandle>();
@@ -109,9 +106,21 @@ export class Registry {
     const reg = new Registry(handle);
     for (const [k, v] of o.meta) reg.putMeta(k, v);
     created.set(handle.id, handle);
-    // Tell a running coordinator (it sweeps every registry of the domain).
-    control().postMessage({ type: 'registry', handle } satisfies ControlMessage);
+    reg.#announce(domain);
     return reg;
+  }
+
+  /**
+   * Tells a running coordinator about this registry, and waits (blocking, ≤ 5 s) until it knows it:
+   * otherwise a death declared in between could be marked swept before this registry was swept.
+   * Without a running coordinator, only posts (a coordinator started later in this thread gets it).
+   */
+  #announce(domain: Domain): void {
+    control().postMessage({ type: 'registry', handle: this.handle } satisfies ControlMessage);
+    const coordinator = domain.coordinator();
+    if (coordinator === 0 || !domain.isAlive(coordinator) || coordinator === domain.inc) return;
+    // ORDER: the coordinator stores 1 (and notifies) after attaching and sweeping this registry.
+    Atomics.wait(this.#control, kCAnnounced, 0, 5000);
   }
 
   /**
@@ -511,7 +520,8 @@ export class Registry {
     const listeners = this.#hasListeners();
     let removed = 0;
     for (const t of [...this.#tables, this.#meta, this.#locks]) {
-      for (const d of dead) if (t.lockedBy(d.inc)) t.recover(d.inc);
+      const owner = t.lockOwner();
+      if (owner !== 0 && isDead(owner)) t.recover(owner);
       const gone = t.sweep(isDead, listeners && t !== this.#meta && t !== this.#locks);
       removed += gone.length;
       for (const g of gone) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });

@@ -13,7 +13,7 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { Domain } from './domain.js';
-import { kDDeclared } from './layout.js';
+import { kCAnnounced, kDDeclared } from './layout.js';
 import type { RegistryHandle } from './options.js';
 import { Registry } from './registry.js';
 import { controlChannel, type ControlMessage } from './supervise.js';
@@ -48,8 +48,12 @@ export class Sweeper {
     if (this.#registries.has(h.id)) return;
     const reg = Registry.attach(h);
     this.#registries.set(h.id, reg);
-    // A registry learned late may still hold entries of owners that died before: sweep it now.
+    // A registry learned late may still hold entries (or locks) of owners that died before: sweep it now.
     reg.sweepDead([]);
+    const control = new Int32Array(h.control);
+    // ORDER: announced after the sweep; the creating thread waits for this word.
+    Atomics.store(control, kCAnnounced, 1);
+    Atomics.notify(control, kCAnnounced);
   }
 
   #onMessage(msg: ControlMessage): void {

@@ -168,25 +168,34 @@ export class Table extends PartitionReader {
    * the waiters woken. Returns the outcome, or null if another caller recovered (or nobody needed to).
    */
   recover(deadInc: number): 'none' | 'back' | 'forward' | null {
-    const i32 = this.i32;
     const me = this.domain.inc;
     // ORDER: the CAS makes exactly one recoverer.
-    if (Atomics.compareExchange(i32, kHLock, deadInc, me) !== deadInc) return null;
-    const e = Atomics.load(i32, kHEpoch);
-    this.sync(e);
-    const op = i32[kHIntentOp] as number;
-    let outcome: 'none' | 'back' | 'forward' = 'none';
-    if (op === kOpPublish || op === kOpRemove) {
-      outcome = Atomics.load(i32, i32[kHIntentSlot] as number) === (i32[kHIntentNew] as number) ? 'forward' : 'back';
-    } else if (op === kOpCompact) {
-      outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
+    if (Atomics.compareExchange(this.i32, kHLock, deadInc, me) !== deadInc) return null;
+    try {
+      this.sync(Atomics.load(this.i32, kHEpoch));
+      // After sync: the dead writer may have grown the buffer, and sync refreshed the views.
+      const i32 = this.i32;
+      const e = this.epoch;
+      const op = i32[kHIntentOp] as number;
+      let outcome: 'none' | 'back' | 'forward' = 'none';
+      if (op === kOpPublish || op === kOpRemove) {
+        outcome = Atomics.load(i32, i32[kHIntentSlot] as number) === (i32[kHIntentNew] as number) ? 'forward' : 'back';
+      } else if (op === kOpCompact) {
+        outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
+      }
+      this.#recount();
+      // A writer that died between its slot stores left the modification counter odd: close it.
+      if (((i32[kHModLo] as number) & 1) === 1) this.#modEnd();
+      this.#changed();
+      return outcome;
+    } finally {
+      this.#release(me);
     }
-    this.#recount();
-    // A writer that died between its slot stores left the modification counter odd: close it.
-    if (((i32[kHModLo] as number) & 1) === 1) this.#modEnd();
-    this.#changed();
-    this.#release(me);
-    return outcome;
+  }
+
+  /** The incarnation holding the lock, or 0. */
+  lockOwner(): number {
+    return Atomics.load(this.i32, kHLock);
   }
 
   /** Recomputes live/used/liveWords from the active bank (under the lock). */
@@ -394,11 +403,6 @@ export class Table extends PartitionReader {
     return raw.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
   }
 
-  /** True if the lock word is held by `inc`. */
-  lockedBy(inc: number): boolean {
-    return Atomics.load(this.i32, kHLock) === inc;
-  }
-
   /**
    * Fencing, just before a slot store: the lock must still be ours. It stops being ours only if this
    * thread was declared dead while stalled inside the write and a recoverer took the lock over; the
@@ -484,6 +488,9 @@ export class Table extends PartitionReader {
 
   /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */
   #rebuild(cap: number, arenaWords: number): void {
+    // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
+    // its region for the other bank can lie past this thread's views.
+    if (this.sab.byteLength !== this.u8.length) this.views();
     const epoch = this.epoch;
     const d = kHBankBase + ((epoch + 1) & 1) * kBankDescWords;
     let i32 = this.i32;
@@ -527,15 +534,18 @@ export class Table extends PartitionReader {
     i32[d + kBankBase] = base;
     i32[d + kBankCap] = cap;
     i32[d + kBankArena] = arenaWords;
-    i32[kHLive] = live;
-    i32[kHUsed] = live;
-    i32[kHArenaTop] = top;
-    i32[kHLiveWords] = top;
     if (crashHook !== null) crashHook('rebuild-switch');
     this.#fence();
     this.#modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
+    // INVARIANT: the counters move only after the switch. A writer dying before it leaves them
+    // describing the old bank; after it, the old arena top (≥ the compacted one) is kept, so recovery
+    // never lowers the arena top below a blob a reader may still be copying.
+    i32[kHLive] = live;
+    i32[kHUsed] = live;
+    i32[kHArenaTop] = top;
+    i32[kHLiveWords] = top;
     this.sync(epoch + 1);
   }
 }

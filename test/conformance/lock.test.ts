@@ -7,8 +7,10 @@
  * that at 0. Rendezvous are messages (`locked`, `attempting`) and Atomics, never sleeps.
  */
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { Coordinator, supervise } from '../../dist/src/index.js';
 import type { Registry } from '../../dist/src/index.js';
-import { createRegistry, kBoardWords, kLockCases, runCleanups, startAgent } from './helpers.js';
+import type { Agent } from './helpers.js';
+import { createRegistry, kBoardWords, kLockCases, onCleanup, runCleanups, startAgent } from './helpers.js';
 
 afterEach(runCleanups);
 
@@ -109,11 +111,25 @@ describe.each(kLockCases)('Registry.LockTest (keys: $keys, partitions: $partitio
     expect(await reg.lock('ok', () => 'done')).toBe('done');
   });
 
-  // A worker that dies holding (or waiting for) a lock is noticed by the crash-recovery coordinator.
-  describe.skip('needs the coordinator (issue 3)', () => {
+  // A worker that dies holding (or waiting for) a lock: supervised, it is declared dead on exit, and
+  // the coordinator sweeps what it left (issue 3).
+  describe('with a coordinator', () => {
+    let coord: Coordinator;
+
+    beforeEach(async () => {
+      coord = await Coordinator.start({ heartbeatMs: 50 });
+      onCleanup(() => coord.stop());
+    });
+
+    async function startTasks(board: Int32Array): Promise<[Agent, Agent]> {
+      const tasks = await Promise.all([startAgent(reg, board), startAgent(reg, board)]);
+      for (const t of tasks) supervise(t.worker);
+      return tasks as [Agent, Agent];
+    }
+
     test('#24 locks when the one holding the lock terminates', async () => {
       const board = newBoard();
-      const [task1, task2] = await Promise.all([startAgent(reg, board), startAgent(reg, board)]);
+      const [task1, task2] = await startTasks(board);
 
       const op1 = task1.begin('lock', 'ok', { hold: true, slot: kSlotA });
       await op1.event('locked');
@@ -123,12 +139,14 @@ describe.each(kLockCases)('Registry.LockTest (keys: $keys, partitions: $partitio
       // Task.shutdown(task1, :brutal_kill)
       await task1.terminate();
       expect(await op2.done).toBe('done');
+      expect(Atomics.load(board, kSlotB + 1)).toBe(1);
       expect(await reg.lock('ok', () => 'done')).toBe('done');
+      await coord.sync();
     });
 
     test('#25 locks when the one waiting for the lock terminates', async () => {
       const board = newBoard();
-      const [task1, task2] = await Promise.all([startAgent(reg, board), startAgent(reg, board)]);
+      const [task1, task2] = await startTasks(board);
 
       const op1 = task1.begin('lock', 'ok', { hold: true, slot: kSlotA });
       await op1.event('locked');
@@ -141,6 +159,7 @@ describe.each(kLockCases)('Registry.LockTest (keys: $keys, partitions: $partitio
       expect(await op1.done).toBe('done');
       expect(Atomics.load(board, kSlotA + 1)).toBe(1);
       expect(await reg.lock('ok', () => 'done')).toBe('done');
+      await coord.sync();
     });
   });
 });

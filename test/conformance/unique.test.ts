@@ -16,7 +16,7 @@
  *   "unknown registry" (#46) is a closed registry.
  */
 import { afterEach, beforeEach, describe, expect, test, vi } from 'vitest';
-import { $1, $2, $3, $4, $5, $_, _, self } from '../../dist/src/index.js';
+import { $1, $2, $3, $4, $5, $_, _, self, supervise } from '../../dist/src/index.js';
 import type { Registry } from '../../dist/src/index.js';
 import type { Key } from './helpers.js';
 import {
@@ -122,18 +122,21 @@ describe.each(kUniqueCases)('Registry.UniqueTest (keys: $keys, partitions: $part
     expect(reg.lookup('hello')).toEqual([[task.pid, 'value']]);
   });
 
-  // A terminated worker is declared dead (Domain.declareDead) only by the crash-recovery
-  // coordinator; until then its entries belong to a live pid, so register must refuse.
-  describe.skip('needs the coordinator (issue 3)', () => {
-    test('#31 has unique registrations even if partition is delayed', async () => {
-      const task = await registerTask('hello', 'value');
-      expect(reg.register('hello', 'other')).toEqual({ ok: false, reason: 'already_registered', holder: task.pid });
-      // :sys.suspend(owner) + kill: the holder dies and nothing has cleaned its entry up yet; register
-      // must see that the holder is dead, delete the stale entry and retry.
-      await task.terminate();
-      reg.register('hello', 'other');
-      expect(reg.lookup('hello')).toEqual([[self(), 'other']]);
-    });
+  // "Partition is delayed": the holder is dead but nothing has swept its entry, and nothing will:
+  // no coordinator runs in this file. supervise() declares the thread dead on its 'exit' (issue 3
+  // §5), so register must treat the stale entry as absent at once, without waiting for a sweep.
+  test('#31 has unique registrations even if partition is delayed', async () => {
+    const task = await startAgent(reg);
+    supervise(task.worker);
+    expect(await task.call('register', 'hello', 'value')).toMatchObject({ ok: true });
+    expect(reg.register('hello', 'other')).toEqual({ ok: false, reason: 'already_registered', holder: task.pid });
+    // :sys.suspend(owner) + kill: the holder dies and nothing has cleaned its entry up yet; register
+    // must see that the holder is dead, replace the stale entry and succeed.
+    await task.terminate();
+    expect(reg.register('hello', 'other')).toEqual({ ok: true, owner: self() });
+    expect(reg.lookup('hello')).toEqual([[self(), 'other']]);
+    expect(reg.keys(task.pid)).toEqual([]);
+    expect(reg.count()).toBe(1);
   });
 
   test('#32 supports match patterns', () => {
