@@ -48,7 +48,7 @@ const kAfter = new Set<CrashPoint>(['published', 'unpublished', 'release']);
 const kOps: OpName[] = ['register', 'unregister', 'update', 'grow'];
 const kParts = [1, 2];
 
-let cleanups: Array<() => unknown> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   await terminateAll();
   for (const fn of cleanups.splice(0).reverse()) await fn();

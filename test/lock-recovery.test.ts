@@ -24,7 +24,7 @@ import {
 /** Generous bound on how long parked waiters may take after the holder's death (2 busy cores). */
 const kBoundMs = 5_000;
 
-let cleanups: Array<() => unknown> = [];
+const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
   await terminateAll();
   for (const fn of cleanups.splice(0).reverse()) await fn();
