@@ -10,6 +10,7 @@
  * @module
  */
 import type { Domain } from './domain.js';
+import { RosterError } from './errors.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
   kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHLive, kHLock,
@@ -171,7 +172,7 @@ export class PartitionReader {
    * Returns what `read` returned. Lock-free: a reader never waits for a writer.
    */
   protected consistent<T>(read: () => T): T {
-    for (;;) {
+    for (let stuck = 0; ; ) {
       // ORDER: acquire-load of epoch; the bank descriptors and blobs of that epoch were written before it.
       const e = Atomics.load(this.i32, kHEpoch);
       if (e !== this.epoch) this.sync(e);
@@ -179,7 +180,9 @@ export class PartitionReader {
       try {
         out = read();
       } catch (err) {
-        if (err !== kTorn && Atomics.load(this.i32, kHEpoch) === e) throw err;
+        if (Atomics.load(this.i32, kHEpoch) !== e) continue;
+        if (err !== kTorn) throw err;
+        this.#stuck(++stuck);
         continue;
       }
       // ORDER: if the epoch did not move, no blob we read was rewritten.
@@ -188,12 +191,25 @@ export class PartitionReader {
   }
 
   /**
+   * A read saw an impossible entry although the epoch did not move. Within one epoch blobs never change,
+   * so that is a bug, not a race: refresh the views once (the buffer may have grown), then fail loudly
+   * instead of spinning.
+   */
+  #stuck(times: number): void {
+    if (times === 1) {
+      this.views();
+      return;
+    }
+    if (times > 3) throw new RosterError('ROSTER_ERR_CORRUPT', 'partition read found an inconsistent entry in a stable epoch');
+  }
+
+  /**
    * Finds the first live entry under `q` whose owner is alive in `domain` (any owner when null) and
    * fills `hit`. Returns false when there is none. Lock-free, allocation-free on the hot path; any thread.
    * Cost: one hash probe sequence, usually one slot and one blob cache line.
    */
   find(q: KeyQuery, domain: Domain | null, hit: Hit): boolean {
-    for (;;) {
+    for (let stuck = 0; ; ) {
       const i32 = this.i32;
       // ORDER: the modification counter is read before the probe (see `still`).
       const hi = Atomics.load(i32, kHModHi);
@@ -204,7 +220,11 @@ export class PartitionReader {
       if (e !== this.epoch) this.sync(e);
       const r = this.#probe(q, domain, hit);
       // ORDER: if the epoch did not move, no blob we read was rewritten.
-      if (Atomics.load(this.i32, kHEpoch) !== e || r < 0) continue;
+      if (Atomics.load(this.i32, kHEpoch) !== e) continue;
+      if (r < 0) {
+        this.#stuck(++stuck);
+        continue;
+      }
       if (r === 0) return false;
       hit.epoch = e;
       hit.modHi = hi === hi2 && (lo & 1) === 0 ? hi : -1;
@@ -223,12 +243,13 @@ export class PartitionReader {
     const limit = i32.length - kBlobHeaderWords;
     for (let i = h & mask, n = 0; n <= mask; i = (i + 1) & mask, n++) {
       const s = base + i * kSlotWords;
-      if (s >= limit) return -1;
+      if (s + kSlotHash >= i32.length) return -1;
       // ORDER: the slot's offset is the publish point of its blob.
       const off = Atomics.load(i32, s);
       if (off === kEmpty) return 0;
       if (off === kTomb || i32[s + kSlotHash] !== h) continue;
-      if (off >= limit || !this.keyEquals(off, q)) continue;
+      if (off > limit) return -1;
+      if (!this.keyEquals(off, q)) continue;
       const inc = i32[off + kBlobOwnerInc] as number;
       if (domain !== null && !domain.isAlive(inc)) continue;
       const value = this.rawValue(off);
@@ -312,7 +333,7 @@ export class PartitionReader {
         const tag = i32[off + kBlobKeyTag] as number;
         const len = i32[off + kBlobKeyLen] as number;
         const p = off + kBlobHeaderWords;
-        if (len < 0 || p * 4 + len * 2 > this.u8.length) throw kTorn;
+        if (len < 0 || p * 4 + (tag === kKeyString ? len * 2 : len) > this.u8.length) throw kTorn;
         const keyRaw = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
         const serial = i32[off + kBlobSerial] as number;
         const value = withValues ? this.rawValue(off) : undefined;

@@ -1,0 +1,202 @@
+/**
+ * `npm start`: a live demo and consistency check of Roster under real thread contention.
+ *
+ * Creates a partitioned unique registry, starts one worker thread per core; the workers start
+ * together on a shared-memory barrier and, for the given time, register keys of their own range,
+ * look up random keys (their own and the other threads'), unregister some and register them again.
+ * Per-thread op counters live in a SharedArrayBuffer; the main thread prints progress once a second.
+ * At the end it raises a stop flag, collects each thread's ledger (threads stay alive), prints the
+ * throughput per thread and in total, and checks the table against the ledgers:
+ * every ledger entry is visible with its owner's pid and value, count() equals the sum of the
+ * ledgers, keys(pid) equals each ledger, and there are no foreign entries. Prints
+ * "consistency: OK", or what is wrong and exits non-zero.
+ *
+ * Usage: node dist/scripts/demo.js [--threads N] [--seconds S] [--partitions P] [--keys K] [--seed X]
+ */
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Registry, _ } from '../src/index.js';
+import type { Key } from '../src/index.js';
+import type { DemoWorkerData } from '../workers/demo-worker.js';
+
+// Same layout as workers/demo-worker.ts (kept as literals so importing the worker module's
+// constants does not run the worker body here).
+const kCounters = 4;
+const kLookups = 0;
+const kRegisters = 1;
+const kUnregisters = 2;
+const kViolations = 3;
+const kGen = 1;
+const kStop = 2;
+const kRelease = 3;
+
+interface Report {
+  type: 'report';
+  me: number;
+  counts: { lookups: number; registers: number; unregisters: number; violations: number };
+  ledger: Array<[number, number]>;
+  problems: string[];
+}
+
+function intFlag(raw: string | undefined, name: string, dflt: number, min: number): number {
+  if (raw === undefined) return dflt;
+  const v = Number(raw);
+  if (!Number.isFinite(v) || v < min) {
+    console.error(`demo: --${name} must be a number >= ${min}, got ${raw}`);
+    process.exit(2);
+  }
+  return v;
+}
+
+const { values: flags } = parseArgs({
+  options: {
+    threads: { type: 'string' },
+    seconds: { type: 'string' },
+    partitions: { type: 'string' },
+    keys: { type: 'string' },
+    seed: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (flags.help === true) {
+  console.log('usage: npm start -- [--threads N] [--seconds S] [--partitions P] [--keys K per thread] [--seed X]');
+  process.exit(0);
+}
+const cores = os.availableParallelism();
+const threads = Math.floor(intFlag(flags.threads, 'threads', cores, 1));
+const seconds = intFlag(flags.seconds, 'seconds', 4, 0.1);
+const partitions = Math.floor(intFlag(flags.partitions, 'partitions', Math.min(1024, 2 * cores), 1));
+const keysPerThread = Math.floor(intFlag(flags.keys, 'keys', 2000, 1));
+const seed = Math.floor(intFlag(flags.seed, 'seed', (Math.random() * 2 ** 31) >>> 0, 0)) >>> 0;
+
+const reg = Registry.create({ keys: 'unique', name: 'demo', partitions });
+const ctl = new Int32Array(new SharedArrayBuffer(16 * Int32Array.BYTES_PER_ELEMENT));
+const counters = new Float64Array(new SharedArrayBuffer(threads * kCounters * Float64Array.BYTES_PER_ELEMENT));
+const pidsBuf = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
+
+console.log(
+  `roster demo: ${threads} threads on ${cores} cores, ${partitions} partitions, ${keysPerThread} keys per thread, ` +
+    `${seconds} s, seed ${seed}`,
+);
+
+let released = false;
+const fail = (msg: string): never => {
+  console.error(`consistency: FAILED\n${msg}`);
+  Atomics.store(ctl, kStop, 1);
+  Atomics.store(ctl, kRelease, 1);
+  Atomics.notify(ctl, kRelease);
+  process.exit(1);
+};
+
+const workerUrl = new URL('../workers/demo-worker.js', import.meta.url);
+const reports: Array<Promise<Report>> = [];
+const workers = Array.from({ length: threads }, (_unused, index) => {
+  const data: DemoWorkerData = { handle: reg.handle, index, threads, keysPerThread, ctl, counters, pids: pidsBuf, seed };
+  const w = new Worker(workerUrl, { workerData: data });
+  reports.push(
+    new Promise<Report>((resolve) => {
+      w.once('message', (m: Report) => resolve(m));
+    }),
+  );
+  w.on('error', (e) => fail(`thread ${index} crashed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`));
+  w.on('exit', (code) => {
+    if (!released || code !== 0) fail(`thread ${index} exited with code ${code} before the check`);
+  });
+  return w;
+});
+
+// Wait (without blocking the event loop) for the last thread to arrive at the start barrier.
+const started = Atomics.waitAsync(ctl, kGen, 0);
+if (started.async) await started.value;
+const t0 = performance.now();
+
+const sum = (k: number): number => {
+  let s = 0;
+  for (let t = 0; t < threads; t++) s += counters[t * kCounters + k] ?? 0;
+  return s;
+};
+let lastOps = 0;
+let lastT = t0;
+const progress = setInterval(() => {
+  const now = performance.now();
+  const ops = sum(kLookups) + sum(kRegisters) + sum(kUnregisters);
+  const rate = (ops - lastOps) / ((now - lastT) / 1000);
+  const avg = ops / ((now - t0) / 1000);
+  console.log(
+    `  ${((now - t0) / 1000).toFixed(1).padStart(5)} s  ${fmt(ops).padStart(12)} ops  ${fmt(rate).padStart(12)} ops/s now  ` +
+      `${fmt(avg).padStart(12)} ops/s avg  violations ${sum(kViolations)}`,
+  );
+  lastOps = ops;
+  lastT = now;
+}, 1000);
+
+await new Promise<void>((resolve) => setTimeout(resolve, seconds * 1000));
+clearInterval(progress);
+// ORDER: the stop flag is read with Atomics.load by every worker every 256 ops.
+Atomics.store(ctl, kStop, 1);
+const all = await Promise.all(reports);
+const elapsed = (performance.now() - t0) / 1000;
+
+function fmt(x: number): string {
+  return Math.round(x).toLocaleString('en-US');
+}
+
+// ── Throughput table ────────────────────────────────────────────────────────────────────────────
+const rows: string[][] = [['thread', 'lookups/s', 'registers/s', 'unregisters/s', 'total ops/s']];
+const tot = { lookups: 0, registers: 0, unregisters: 0 };
+all.forEach((r, t) => {
+  const { lookups, registers, unregisters } = r.counts;
+  tot.lookups += lookups;
+  tot.registers += registers;
+  tot.unregisters += unregisters;
+  rows.push([String(t), fmt(lookups / elapsed), fmt(registers / elapsed), fmt(unregisters / elapsed), fmt((lookups + registers + unregisters) / elapsed)]);
+});
+rows.push(['total', fmt(tot.lookups / elapsed), fmt(tot.registers / elapsed), fmt(tot.unregisters / elapsed), fmt((tot.lookups + tot.registers + tot.unregisters) / elapsed)]);
+const widths = rows[0]?.map((_h, c) => Math.max(...rows.map((r) => (r[c] ?? '').length))) ?? [];
+console.log(`\nthroughput over ${elapsed.toFixed(2)} s:`);
+rows.forEach((r, i) => {
+  console.log(`  ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c] ?? 0) : cell.padStart(widths[c] ?? 0))).join('  ')}`);
+  if (i === 0 || i === rows.length - 2) console.log(`  ${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+});
+
+// ── Consistency check (threads stopped but alive) ──────────────────────────────────────────────
+const problems: string[] = all.flatMap((r) => r.problems);
+const pids = all.map((r) => r.me);
+const keyOf = (t: number, i: number): Key => ['demo', t, i];
+const valueOf = (t: number, i: number, gen: number): number[] => [t, i, gen, (t * 7919 + i * 104729 + gen * 15485863) % 2147483647];
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+let total = 0;
+if (new Set(pids).size !== threads) problems.push(`threads do not have distinct pids: ${pids.join(', ')}`);
+all.forEach((r, t) => {
+  if (r.counts.violations > 0) problems.push(`thread ${t} saw ${r.counts.violations} violations while running`);
+  const ledger = new Map(r.ledger);
+  total += ledger.size;
+  for (let i = 0; i < keysPerThread; i++) {
+    const got = reg.lookup(keyOf(t, i));
+    const gen = ledger.get(i);
+    const want = gen === undefined ? [] : [[pids[t], valueOf(t, i, gen)]];
+    if (!same(got, want) && problems.length < 50) problems.push(`key ["demo",${t},${i}]: lookup ${JSON.stringify(got)}, ledger ${JSON.stringify(want)}`);
+  }
+  const keys = reg.keys(pids[t] as number).map((k) => JSON.stringify(k)).sort();
+  const wantKeys = [...ledger.keys()].map((i) => JSON.stringify(keyOf(t, i))).sort();
+  if (!same(keys, wantKeys)) problems.push(`keys(pid of thread ${t}): ${keys.length} keys, ledger ${wantKeys.length}`);
+});
+const count = reg.count();
+if (count !== total) problems.push(`count() is ${count}, ledgers hold ${total}`);
+const everything = reg.select([{ match: [_, _, _] }]) as Array<[Key, number, unknown]>;
+const owned = new Set(all.flatMap((r, t) => r.ledger.map(([i]) => `${pids[t]}|${JSON.stringify(keyOf(t, i))}`)));
+const foreign = everything.filter(([k, p]) => !owned.has(`${p}|${JSON.stringify(k)}`));
+if (foreign.length > 0) problems.push(`${foreign.length} foreign entries, e.g. ${JSON.stringify(foreign.slice(0, 3))}`);
+if (everything.length !== total) problems.push(`select of everything gave ${everything.length} entries, ledgers hold ${total}`);
+
+released = true;
+Atomics.store(ctl, kRelease, 1);
+Atomics.notify(ctl, kRelease);
+await Promise.all(workers.map((w) => new Promise((resolve) => w.once('exit', resolve))));
+reg.close();
+
+if (problems.length > 0) fail(problems.slice(0, 50).join('\n'));
+console.log(`\n${count} entries in ${threads} ledgers checked against lookup, keys(pid), count() and select`);
+console.log('consistency: OK');
