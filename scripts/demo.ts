@@ -164,8 +164,8 @@ rows.forEach((r, i) => {
 // ── Consistency check (threads stopped but alive) ──────────────────────────────────────────────
 const problems: string[] = all.flatMap((r) => r.problems);
 const pids = all.map((r) => r.me);
-const keyOf = (t: number, i: number): Key => ['demo', t, i];
-const valueOf = (t: number, i: number, gen: number): number[] => [t, i, gen, (t * 7919 + i * 104729 + gen * 15485863) % 2147483647];
+const keyOf = (t: number, i: number): Key => `demo:${t}:${i}`;
+const valueOf = (t: number, i: number, gen: number): string => `${t}:${i}:${gen}`;
 const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 let total = 0;
 if (new Set(pids).size !== threads) problems.push(`threads do not have distinct pids: ${pids.join(', ')}`);
@@ -177,7 +177,7 @@ all.forEach((r, t) => {
     const got = reg.lookup(keyOf(t, i));
     const gen = ledger.get(i);
     const want = gen === undefined ? [] : [[pids[t], valueOf(t, i, gen)]];
-    if (!same(got, want) && problems.length < 50) problems.push(`key ["demo",${t},${i}]: lookup ${JSON.stringify(got)}, ledger ${JSON.stringify(want)}`);
+    if (!same(got, want) && problems.length < 50) problems.push(`key demo:${t}:${i}: lookup ${JSON.stringify(got)}, ledger ${JSON.stringify(want)}`);
   }
   const keys = reg.keys(pids[t] as number).map((k) => JSON.stringify(k)).sort();
   const wantKeys = [...ledger.keys()].map((i) => JSON.stringify(keyOf(t, i))).sort();

@@ -49,12 +49,15 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+// Keys are strings and values short self-describing strings ("thread:slot:generation"): the common
+// case of a process registry, stored inline without serialization, and checkable for torn entries.
+const keyTable = Array.from({ length: d.threads }, (_, t) => Array.from({ length: d.keysPerThread }, (_, i) => `demo:${t}:${i}`));
 /** The key of slot i in thread t's range. */
-const keyOf = (t: number, i: number): Key => ['demo', t, i];
-/** Self-checking value: check = f(t, i, gen). */
-const valueOf = (t: number, i: number, gen: number): [number, number, number, number] => [t, i, gen, (t * 7919 + i * 104729 + gen * 15485863) % 2147483647];
+const keyOf = (t: number, i: number): Key => (keyTable[t] as string[])[i] as string;
+const valueOf = (t: number, i: number, gen: number): string => `${t}:${i}:${gen}`;
+const genOf = (v: unknown): number => Number((v as string).split(':')[2]);
 const intact = (v: unknown, t: number, i: number): boolean =>
-  Array.isArray(v) && v.length === 4 && v[0] === t && v[1] === i && v[3] === (t * 7919 + i * 104729 + (v[2] as number) * 15485863) % 2147483647;
+  typeof v === 'string' && v.startsWith(`${t}:${i}:`) && Number.isInteger(genOf(v));
 
 const reg = Registry.attach(d.handle);
 const me = self();
@@ -102,7 +105,7 @@ function lookup(): void {
   const e = entries[0];
   if (t === d.index) {
     const held = ledger.get(i);
-    if (held === undefined ? e !== undefined : e === undefined || e[0] !== me || !intact(e[1], t, i) || (e[1] as number[])[2] !== held) {
+    if (held === undefined ? e !== undefined : e === undefined || e[0] !== me || !intact(e[1], t, i) || genOf(e[1]) !== held) {
       violation(`own slot ${i}: lookup ${JSON.stringify(entries)}, ledger gen ${String(held)}`);
     }
   } else if (e !== undefined && (e[0] !== pids[t] || !intact(e[1], t, i))) {
