@@ -370,37 +370,48 @@ export class Table extends PartitionReader {
   }
 
   /**
-   * Removes every entry whose owner `dead` reports dead, then purges tombstones (so occupancy returns
-   * to what it would be had those owners never registered). Returns the removed entries with their
-   * keys when `collect` is set. Under the lock; cost: the whole table. Called by the sweeper.
+   * Removes every entry whose owner `dead` reports dead, and every tombstone, in one rebuild: the
+   * survivors are copied into the other bank and the epoch switches, so readers see all of a dead
+   * owner's entries vanish at once and occupancy returns to what it would be had it never registered.
+   * Returns the removed entries with their keys when `collect` is set. Under the lock; cost: one scan
+   * of the table plus a copy of the survivors. Called by the sweeper.
    */
   sweep(dead: (inc: number) => boolean, collect: boolean): Array<{ inc: number; local: number; key: Key }> {
-    let raw: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }>;
+    let lastInc = 0;
+    let lastDead = false;
+    const isDead = (inc: number): boolean => {
+      if (inc !== lastInc) {
+        lastInc = inc;
+        lastDead = dead(inc);
+      }
+      return lastDead;
+    };
+    const out: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }> = [];
     const me = this.begin();
     try {
       const i32 = this.i32;
-      const out: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }> = [];
+      let found = 0;
       for (let i = 0; i <= this.mask; i++) {
         const off = i32[this.base + i * kSlotWords] as number;
         if (off === kEmpty || off === kTomb) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
-        if (!dead(inc)) continue;
-        if (collect) {
-          const tag = i32[off + kBlobKeyTag] as number;
-          const len = i32[off + kBlobKeyLen] as number;
-          const p = off + kBlobHeaderWords;
-          const key = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
-          out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
-        }
-        this.#unpublish(i, off);
+        if (!isDead(inc)) continue;
+        found++;
+        if (!collect) continue;
+        const tag = i32[off + kBlobKeyTag] as number;
+        const len = i32[off + kBlobKeyLen] as number;
+        const p = off + kBlobHeaderWords;
+        const key = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
+        out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
       }
-      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#rebuild(this.mask + 1, this.arenaWords);
-      this.#changed();
-      raw = out;
+      if (found > 0 || (i32[kHUsed] as number) > (i32[kHLive] as number)) {
+        this.#rebuild(this.mask + 1, this.arenaWords, isDead);
+        this.#changed();
+      }
     } finally {
       this.end(me);
     }
-    return raw.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
+    return out.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
   }
 
   /**
@@ -486,8 +497,8 @@ export class Table extends PartitionReader {
     this.#rebuild(newCap, newArena);
   }
 
-  /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */
-  #rebuild(cap: number, arenaWords: number): void {
+  /** Copies every live entry (less those of owners `drop` names) into the other bank (placing it anew if too small), then switches to it. */
+  #rebuild(cap: number, arenaWords: number, drop: ((inc: number) => boolean) | null = null): void {
     // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
     // its region for the other bank can lie past this thread's views.
     if (this.sab.byteLength !== this.u8.length) this.views();
@@ -519,6 +530,7 @@ export class Table extends PartitionReader {
       const s = this.base + i * kSlotWords;
       const off = i32[s] as number;
       if (off === kEmpty || off === kTomb) continue;
+      if (drop !== null && drop(i32[off + kBlobOwnerInc] as number)) continue;
       const size = this.blobWords(off);
       const to = arenaBase + top;
       i32.copyWithin(to, off, off + size);
