@@ -14,6 +14,7 @@
  *  │ bank0{base,cap,    │ (writer owned) │ serial         │ its waiters;   │
  *  │  arena} bank1{..}  │                │ liveWords      │ mod lo/hi      │
  *  └────────────────────┴────────────────┴────────────────┴────────────────┘
+ *  then the per-owner count table (kMaxThreads words: entries per owner thread slot),
  *  then bank regions, anywhere after the header (a bank is re-placed at the end when it must grow):
  *  ┌──────────────────────────────────┬──────────────────────────────────────────┐
  *  │ slots: cap × [offset, hash]      │ arena: immutable entry blobs (bump)       │
@@ -21,7 +22,7 @@
  * ```
  *
  * A slot is two words: `offset` (the publish point: kEmpty, kTomb, or the word offset of a blob) and
- * `hash` (a filter, written before `offset`). An entry blob, word-aligned, never changes while its bank
+ * `hash` (22 bits of the key's hash as a filter, and the owner's thread slot; written before `offset`). An entry blob, word-aligned, never changes while its bank
  * is active:
  *
  * ```
@@ -57,7 +58,15 @@ export const kPartitionMagic = 0x52535450; // 'RSTP'
 export const kDomainMagic = 0x5253544d; // 'RSTM'
 
 // ── Partition header ───────────────────────────────────────────────────────────────────────────
-export const kHeaderWords = 64;
+/** Thread slots in a domain (also the size of each partition's per-owner count table). */
+export const kMaxThreads = 1024;
+/**
+ * After the four header lines: entries per owner thread slot (`inc & (kMaxThreads - 1)`), kept by
+ * writers under the lock. The sweeper skips a partition where no dead thread has entries, and
+ * `keys(pid)` skips partitions where the pid's thread has none.
+ */
+export const kHOwners = 64;
+export const kHeaderWords = kHOwners + kMaxThreads;
 /** Line 0: read-mostly. */
 export const kHMagic = 0;
 export const kHVersion = 1;
@@ -104,6 +113,13 @@ export const kOpCompact = 3;
 export const kSlotWords = 2;
 export const kSlotOffset = 0;
 export const kSlotHash = 1;
+/**
+ * A slot's hash word: the low 22 bits of the key's hash (a filter; the probe index uses the full hash)
+ * and, above them, the owner's thread slot, so a sweep can tell a dead thread's entries from the slot
+ * array alone, without reading their blobs.
+ */
+export const kSlotHashBits = 0x003fffff;
+export const kSlotOwnerShift = 22;
 /** Slot offset values. Real blob offsets are ≥ kHeaderWords, so they never collide with these. */
 export const kEmpty = 0;
 export const kTomb = 1;
@@ -145,7 +161,6 @@ export const kCSubscribers = 1;
 export const kCAnnounced = 2;
 
 // ── Domain ─────────────────────────────────────────────────────────────────────────────────────
-export const kMaxThreads = 1024;
 export const kThreadSlotBits = 10;
 export const kLocalBits = 21;
 export const kLocalLimit = 2 ** kLocalBits;

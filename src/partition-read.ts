@@ -13,8 +13,8 @@ import type { Domain } from './domain.js';
 import { RosterError } from './errors.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
-  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHLive, kHLock,
-  kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
+  kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHOwners, kHLive, kHLock,
+  kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotHashBits, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
   kValSerialized, kValString, kValTrue,
 } from './layout.js';
 import { decodeKeyBytes, decodeSerialized } from './codec.js';
@@ -99,6 +99,11 @@ export class PartitionReader {
     this.arenaBase = this.base + cap * kSlotWords;
     this.arenaWords = i32[d + kBankArena] as number;
     this.epoch = epoch;
+  }
+
+  /** Entries owned by thread slot `slot` (any incarnation that used it and was not yet swept). */
+  ownerCount(slot: number): number {
+    return Atomics.load(this.i32, kHOwners + slot);
   }
 
   /** Number of live entries (including those of dead owners not yet swept). One atomic load. */
@@ -247,7 +252,7 @@ export class PartitionReader {
       // ORDER: the slot's offset is the publish point of its blob.
       const off = Atomics.load(i32, s);
       if (off === kEmpty) return 0;
-      if (off === kTomb || i32[s + kSlotHash] !== h) continue;
+      if (off === kTomb || (((i32[s + kSlotHash] as number) ^ h) & kSlotHashBits) !== 0) continue;
       if (off > limit) return -1;
       if (!this.keyEquals(off, q)) continue;
       const inc = i32[off + kBlobOwnerInc] as number;
@@ -302,7 +307,7 @@ export class PartitionReader {
         const s = base + i * kSlotWords;
         const off = Atomics.load(i32, s);
         if (off === kEmpty) break;
-        if (off === kTomb || i32[s + kSlotHash] !== h || !this.keyEquals(off, q)) continue;
+        if (off === kTomb || (((i32[s + kSlotHash] as number) ^ h) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
         if (!accept(inc)) continue;
         const value = this.rawValue(off);

@@ -8,7 +8,7 @@
  * @module
  */
 import { encodeKeyBytes, encodeValue } from './codec.js';
-import { Domain, makePid, pidInc, pidLocal, isPid } from './domain.js';
+import { Domain, incSlot, makePid, pidInc, pidLocal, isPid } from './domain.js';
 import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
@@ -366,7 +366,11 @@ export class Registry {
     if (!this.#domain.isAlive(inc)) return [];
     const tables = this.#byPid && this.partitions > 1 ? [this.#tables[partitionOf(hashPid(inc, local), this.partitions)] as Table] : this.#tables;
     const out: Key[] = [];
-    for (const t of tables) for (const e of t.scan((i, l) => i === inc && l === local, false)) out.push(e.key);
+    const slot = incSlot(inc);
+    for (const t of tables) {
+      if (t.ownerCount(slot) === 0) continue;
+      for (const e of t.scan((i, l) => i === inc && l === local, false)) out.push(e.key);
+    }
     return out;
   }
 
@@ -517,12 +521,15 @@ export class Registry {
    */
   sweepDead(dead: ReadonlyArray<{ inc: number; reason: string }>): number {
     const isDead = (inc: number): boolean => inc !== 0 && !this.#domain.isAlive(inc);
+    // With no list (a registry learned late), every table is checked entry by entry.
+    const slots = dead.length === 0 ? null : dead.map((d) => incSlot(d.inc));
     const listeners = this.#hasListeners();
     let removed = 0;
     for (const t of [...this.#tables, this.#meta, this.#locks]) {
       const owner = t.lockOwner();
       if (owner !== 0 && isDead(owner)) t.recover(owner);
-      const gone = t.sweep(isDead, listeners && t !== this.#meta && t !== this.#locks);
+      if (t === this.#meta) continue; // metadata has no owner to die
+      const gone = t.sweep(isDead, listeners && t !== this.#meta && t !== this.#locks, slots);
       removed += gone.length;
       for (const g of gone) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });
     }

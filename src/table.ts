@@ -20,11 +20,13 @@ import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase, kHChange,
   kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
-  kHMagic, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kOpCompact,
-  kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotWords, kTomb, kValFloat, kValString,
+  kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
+  kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
 } from './layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
 import { PartitionReader, stringFrom, type KeyQuery } from './partition-read.js';
+
+const kOwnerMask = kMaxThreads - 1;
 
 /** Pass as `inc` to `remove` to remove entries whoever owns them (metadata). */
 export const kAnyOwner = -1;
@@ -205,12 +207,15 @@ export class Table extends PartitionReader {
     let used = 0;
     let words = 0;
     let top = 0;
+    i32.fill(0, kHOwners, kHOwners + kMaxThreads);
     for (let i = 0; i <= this.mask; i++) {
       const off = i32[this.base + i * kSlotWords] as number;
       if (off === kEmpty) continue;
       used++;
       if (off === kTomb) continue;
       live++;
+      const owner = kHOwners + ((i32[off + kBlobOwnerInc] as number) & kOwnerMask);
+      i32[owner] = (i32[owner] as number) + 1;
       const size = this.blobWords(off);
       words += size;
       top = Math.max(top, off + size - this.arenaBase);
@@ -250,7 +255,7 @@ export class Table extends PartitionReader {
           if (!unique) break;
           continue;
         }
-        if (!unique || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
+        if (!unique || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
         const holder = i32[off + kBlobOwnerInc] as number;
         if (mode === 'unique' && this.domain.isAlive(holder)) return { inc: holder, local: i32[off + kBlobOwnerLocal] as number };
         replace = s;
@@ -316,14 +321,18 @@ export class Table extends PartitionReader {
     i32[kHIntentOp] = kOpPublish;
     if (crashHook !== null) crashHook('intent');
     this.#modBegin();
-    i32[s + kSlotHash] = hash;
+    i32[s + kSlotHash] = (hash & kSlotHashBits) | (((i32[blob + kBlobOwnerInc] as number) & kOwnerMask) << kSlotOwnerShift);
     if (crashHook !== null) crashHook('slot-hash');
     this.#fence();
     // ORDER: release-store of the offset publishes the blob written above.
-    i32[s] = blob;
+    Atomics.store(i32, s, blob);
     if (crashHook !== null) crashHook('published');
     const size = this.blobWords(blob);
+    const owner = kHOwners + ((i32[blob + kBlobOwnerInc] as number) & kOwnerMask);
+    i32[owner] = (i32[owner] as number) + 1;
     if (oldWords >= 0) {
+      const was = kHOwners + ((i32[old + kBlobOwnerInc] as number) & kOwnerMask);
+      i32[was] = (i32[was] as number) - 1;
       i32[kHLiveWords] = (i32[kHLiveWords] as number) - oldWords + size;
     } else {
       i32[kHLive] = (i32[kHLive] as number) + 1;
@@ -347,7 +356,7 @@ export class Table extends PartitionReader {
         const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) break;
-        if (off === kTomb || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
+        if (off === kTomb || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
         if (inc !== kAnyOwner && (i32[off + kBlobOwnerInc] !== inc || i32[off + kBlobOwnerLocal] !== local)) continue;
         if (serials !== null && !serials.has(i32[off + kBlobSerial] as number)) continue;
         this.#unpublish(i, off);
@@ -376,7 +385,11 @@ export class Table extends PartitionReader {
    * Returns the removed entries with their keys when `collect` is set. Under the lock; cost: one scan
    * of the table plus a copy of the survivors. Called by the sweeper.
    */
-  sweep(dead: (inc: number) => boolean, collect: boolean): Array<{ inc: number; local: number; key: Key }> {
+  sweep(dead: (inc: number) => boolean, collect: boolean, slots: readonly number[] | null): Array<{ inc: number; local: number; key: Key }> {
+    // The per-owner counts say, without a scan, whether any of the dead threads has entries here;
+    // tombstones (which a dead thread may have left by unregistering) are purged too.
+    const clean = Atomics.load(this.i32, kHUsed) === Atomics.load(this.i32, kHLive);
+    if (slots !== null && clean && slots.every((slot) => this.ownerCount(slot) === 0)) return [];
     let lastInc = 0;
     let lastDead = false;
     const isDead = (inc: number): boolean => {
@@ -390,8 +403,9 @@ export class Table extends PartitionReader {
     const me = this.begin();
     try {
       const i32 = this.i32;
-      let found = 0;
-      for (let i = 0; i <= this.mask; i++) {
+      // Without keys to collect, the per-owner counts already say whether there is anything to drop.
+      let found = slots !== null && !collect ? slots.reduce((n, slot) => n + this.ownerCount(slot), 0) : 0;
+      for (let i = 0; (slots === null || collect) && i <= this.mask; i++) {
         const off = i32[this.base + i * kSlotWords] as number;
         if (off === kEmpty || off === kTomb) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
@@ -405,7 +419,13 @@ export class Table extends PartitionReader {
         out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
       }
       if (found > 0 || (i32[kHUsed] as number) > (i32[kHLive] as number)) {
-        this.#rebuild(this.mask + 1, this.arenaWords, isDead);
+        if (slots === null) this.#rebuild(this.mask + 1, this.arenaWords, isDead);
+        else {
+          // Every entry tagged with a dead thread's slot is dead: the slot is not reused before its sweep.
+          const dropSlots = new Uint8Array(kMaxThreads);
+          for (const slot of slots) dropSlots[slot] = 1;
+          this.#rebuild(this.mask + 1, this.arenaWords, null, dropSlots);
+        }
         this.#changed();
       }
     } finally {
@@ -440,6 +460,8 @@ export class Table extends PartitionReader {
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
     if (crashHook !== null) crashHook('unpublished');
+    const owner = kHOwners + ((i32[off + kBlobOwnerInc] as number) & kOwnerMask);
+    i32[owner] = (i32[owner] as number) - 1;
     i32[kHLive] = (i32[kHLive] as number) - 1;
     i32[kHLiveWords] = (i32[kHLiveWords] as number) - size;
     // A tombstone followed by an empty slot ends no chain that passes it: free it, and the ones before.
@@ -469,7 +491,7 @@ export class Table extends PartitionReader {
         const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) return false;
-        if (off === kTomb || i32[s + kSlotHash] !== q.hash || !this.keyEquals(off, q)) continue;
+        if (off === kTomb || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
         if (i32[off + kBlobOwnerInc] !== inc || i32[off + kBlobOwnerLocal] !== local || i32[off + kBlobSerial] !== serial) continue;
         const blob = this.#writeBlob(q, v, inc, local, words);
         this.#publish(s, q.hash, blob, this.blobWords(off));
@@ -498,7 +520,12 @@ export class Table extends PartitionReader {
   }
 
   /** Copies every live entry (less those of owners `drop` names) into the other bank (placing it anew if too small), then switches to it. */
-  #rebuild(cap: number, arenaWords: number, drop: ((inc: number) => boolean) | null = null): void {
+  #rebuild(
+    cap: number,
+    arenaWords: number,
+    drop: ((inc: number) => boolean) | null = null,
+    dropSlots: Uint8Array | null = null,
+  ): void {
     // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
     // its region for the other bank can lie past this thread's views.
     if (this.sab.byteLength !== this.u8.length) this.views();
@@ -526,20 +553,25 @@ export class Table extends PartitionReader {
     i32.fill(kEmpty, base, arenaBase);
     let top = 0;
     let live = 0;
+    const owners = new Int32Array(kMaxThreads);
     for (let i = 0; i <= this.mask; i++) {
       const s = this.base + i * kSlotWords;
       const off = i32[s] as number;
       if (off === kEmpty || off === kTomb) continue;
-      if (drop !== null && drop(i32[off + kBlobOwnerInc] as number)) continue;
+      const tag = i32[s + kSlotHash] as number;
+      if (dropSlots !== null && dropSlots[tag >>> kSlotOwnerShift] === 1) continue;
+      const inc = i32[off + kBlobOwnerInc] as number;
+      if (drop !== null && drop(inc)) continue;
+      owners[inc & kOwnerMask] = (owners[inc & kOwnerMask] as number) + 1;
       const size = this.blobWords(off);
       const to = arenaBase + top;
       i32.copyWithin(to, off, off + size);
       top += size;
       live++;
-      const h = i32[s + kSlotHash] as number;
-      let j = h & mask;
+      // The index needs the full hash (the slot word keeps only 22 bits of it): it is in the blob.
+      let j = (i32[off + kBlobHash] as number) & mask;
       while (i32[base + j * kSlotWords] !== kEmpty) j = (j + 1) & mask;
-      i32[base + j * kSlotWords + kSlotHash] = h;
+      i32[base + j * kSlotWords + kSlotHash] = tag;
       i32[base + j * kSlotWords] = to;
       if (crashHook !== null && live === 1) crashHook('rebuild-copy');
     }
@@ -558,6 +590,7 @@ export class Table extends PartitionReader {
     i32[kHUsed] = live;
     i32[kHArenaTop] = top;
     i32[kHLiveWords] = top;
+    i32.set(owners, kHOwners);
     this.sync(epoch + 1);
   }
 }

@@ -50,7 +50,8 @@ describe.each([0, 1])('out of memory while writing (partitions: %s)', (which) =>
     const w = await startWriter(reg, newBoard(), { resourceLimits: { maxOldGenerationSizeMb: 16 } });
     const op = w.begin('oom', kEntries);
     await op.event('registered');
-    expect(reg.lookup('oom/0')).toMatchObject([[w.pid, { i: 0 }]]);
+    // The writer goes on updating its entries at once, so only the owner is certain here.
+    expect(reg.lookup('oom/0').map(([pid]) => pid)).toEqual([w.pid]);
 
     const code = await withTimeout(w.exited, 'the worker to run out of memory', 30_000);
     expect(code).not.toBe(0);
@@ -68,7 +69,10 @@ describe.each([0, 1])('out of memory while writing (partitions: %s)', (which) =>
     expect(reg.register('oom/0', 'main').ok).toBe(true);
     reg.unregister('oom/0');
 
-    await eventually(() => events.some((e) => e.type === 'down' && e.pid === w.pid), "the worker's down event");
+    await eventually(
+      () => events.some((e) => e.type === 'down' && e.pid === w.pid && e.registry === reg.name),
+      "the worker's down event from this registry",
+    );
     const mine = events.filter((e) => e.pid === w.pid && e.registry === reg.name);
     expect(mine.filter((e) => e.type === 'down')).toEqual([{ type: 'down', registry: reg.name, pid: w.pid, reason: 'out_of_memory' }]);
     // One 'unregister' per entry the sweep removed: at least the kEntries registered up front.
