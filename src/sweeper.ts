@@ -1,8 +1,8 @@
 /**
  * The coordinator thread's loop (started by `Coordinator.start`, entry `workers/coordinator.ts`).
  *
- * It sleeps on the domain's `declared` counter with `Atomics.waitAsync`, waking at least once per
- * heartbeat. On each wake it:
+ * It sleeps on the domain's `declared` counter with `Atomics.waitAsync`, waking at least four times
+ * per heartbeat. On each wake it:
  * 1. sweeps: for every dead, unswept incarnation, recovers each partition lock it holds and removes its
  *    entries from every known registry, then marks it swept (waking `sync()` callers);
  * 2. checks stalls: a supervised thread whose heartbeat did not move for `stallMs` is asked to be
@@ -125,7 +125,8 @@ export class Sweeper {
       this.sweep();
       this.#checkStalls();
       // ORDER: sleeps only while no new death was declared since `seen`; declareDead bumps then notifies.
-      const r = Atomics.waitAsync(i32, kDDeclared, seen, this.#s.heartbeatMs);
+      // Stalls are sampled four times per heartbeat, so detection lags the deadline by ≤ ¼ heartbeat.
+      const r = Atomics.waitAsync(i32, kDDeclared, seen, Math.max(5, Math.floor(this.#s.heartbeatMs / 4)));
       if (r.async) await r.value;
     }
   }
