@@ -41,13 +41,21 @@ export interface RawEntry {
 }
 
 /** Where a `find` found its entry: enough to re-validate it later with `still` (lookup cache). */
-export interface Hit extends RawEntry {
+/** Where an entry was found, and the modification counter when it was last validated. */
+export interface Place {
+  readonly epoch: number;
+  readonly slot: number;
+  readonly off: number;
+  /** `modHi` is -1 when unknown (a write was in progress). */
+  modHi: number;
+  modLo: number;
+}
+
+/** Where a `find` found its entry, and the entry: enough to re-validate it later with `still`. */
+export interface Hit extends RawEntry, Place {
   epoch: number;
   slot: number;
   off: number;
-  /** Modification counter when the hit was last validated; `modHi` -1 when unknown (a write was in progress). */
-  modHi: number;
-  modLo: number;
 }
 
 /** A serialized value copied out of shared memory, decoded only after the read validated. */
@@ -280,7 +288,7 @@ export class PartitionReader {
    * are immutable and never reused within an epoch); the hit then records the counter read before the
    * check, so the next call takes the fast path again.
    */
-  still(hit: Hit): boolean {
+  still(hit: Place): boolean {
     const i32 = this.i32;
     const hi = Atomics.load(i32, kHModHi);
     const lo = Atomics.load(i32, kHModLo);

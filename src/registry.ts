@@ -32,9 +32,19 @@ export function createdHandles(): RegistryHandle[] {
 }
 
 /** A lookup-cache entry: where the entry was, and what it said. */
-interface Cached extends Hit {
-  table: Table;
-  pid: Pid;
+class Cached {
+  // Small on purpose (no pid, no serial): a hit costs one miss on this object, so it should be one line.
+  constructor(
+    readonly table: Table,
+    readonly slot: number,
+    readonly off: number,
+    readonly epoch: number,
+    public modHi: number,
+    public modLo: number,
+    readonly inc: number,
+    readonly local: number,
+    readonly value: unknown,
+  ) {}
 }
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
@@ -242,7 +252,7 @@ export class Registry {
     this.#check();
     if (this.#unique) {
       const c = this.#cached(key);
-      if (c !== undefined) return [[c.pid, c.value]];
+      if (c !== undefined) return [[makePid(c.inc, c.local), c.value]];
       const t = this.#findUnique(key);
       return t === null ? [] : [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]];
     }
@@ -275,10 +285,7 @@ export class Registry {
     const v = hit.value;
     if (cache !== null && (typeof key === 'string' || typeof key === 'number') && (typeof v !== 'object' || v === null)) {
       if (cache.size >= this.#cacheLimit) cache.delete(cache.keys().next().value as string | number);
-      cache.set(key, {
-        table: t, epoch: hit.epoch, slot: hit.slot, off: hit.off, inc: hit.inc, local: hit.local, serial: hit.serial,
-        value: v, pid: makePid(hit.inc, hit.local), modHi: hit.modHi, modLo: hit.modLo,
-      });
+      cache.set(key, new Cached(t, hit.slot, hit.off, hit.epoch, hit.modHi, hit.modLo, hit.inc, hit.local, v));
     }
     return t;
   }
@@ -296,7 +303,7 @@ export class Registry {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`whereis (via names) is not supported for ${this.kind} registries`);
     const c = this.#cached(key);
-    if (c !== undefined) return c.pid;
+    if (c !== undefined) return makePid(c.inc, c.local);
     return this.#findUnique(key) === null ? undefined : makePid(this.#hit.inc, this.#hit.local);
   }
 
