@@ -28,6 +28,12 @@ import { PartitionReader, stringFrom, type KeyQuery } from './partition-read.js'
 
 const kOwnerMask = kMaxThreads - 1;
 
+/** Words a blob for key `q` and value `v` takes: header, key and value data, each 8-byte aligned. */
+function blobSize(q: KeyQuery, v: EncodedValue): number {
+  const keyBytes = q.isString ? q.str.length * 2 : q.len;
+  return kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2 + ((v.dataBytes + 7) >> 3) * 2;
+}
+
 /** Pass as `inc` to `remove` to remove entries whoever owns them (metadata). */
 export const kAnyOwner = -1;
 import type { Key } from './types.js';
@@ -237,8 +243,7 @@ export class Table extends PartitionReader {
     const unique = mode !== 'duplicate';
     const me = this.begin();
     try {
-      const keyBytes = q.isString ? q.str.length * 2 : q.len;
-      const words = kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2 + ((v.dataBytes + 7) >> 3) * 2;
+      const words = blobSize(q, v);
       this.#ensureRoom(words);
       const i32 = this.i32;
       let target = -1;
@@ -483,8 +488,7 @@ export class Table extends PartitionReader {
   replace(q: KeyQuery, v: EncodedValue, inc: number, local: number, serial: number): boolean {
     const me = this.begin();
     try {
-      const keyBytes = q.isString ? q.str.length * 2 : q.len;
-      const words = kBlobHeaderWords + ((keyBytes + 7) >> 3) * 2 + ((v.dataBytes + 7) >> 3) * 2;
+      const words = blobSize(q, v);
       this.#ensureRoom(words);
       const i32 = this.i32;
       for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
