@@ -4,6 +4,7 @@
  * @module
  */
 export { Registry } from './registry.js';
+export { KeyRef } from './key-ref.js';
 export type { RegistryHandle } from './options.js';
 export { self } from './process.js';
 export { Coordinator, type CoordinatorOptions } from './coordinator.js';

@@ -10,6 +10,7 @@
 import { encodeKeyBytes, encodeValue } from './codec.js';
 import { Domain, incSlot, makePid, pidInc, pidLocal, isPid } from './domain.js';
 import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
+import { KeyRef } from './key-ref.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
 import { kCAnnounced, kCClosed, kCSubscribers, kControlWords } from './layout.js';
@@ -305,6 +306,19 @@ export class Registry {
     const c = this.#cached(key);
     if (c !== undefined) return makePid(c.inc, c.local);
     return this.#findUnique(key) === null ? undefined : makePid(this.#hit.inc, this.#hit.local);
+  }
+
+  /**
+   * Resolves a unique `key` once, for repeated `whereis()` / `lookup()` without hashing or a cache
+   * lookup (see key-ref.ts). Any thread; the ref is used by the thread that made it.
+   */
+  ref(key: Key): KeyRef {
+    this.#check();
+    if (!this.#unique) throw new UnsupportedError(`ref is only supported for unique registries, not ${this.kind}`);
+    const q0 = this.#prep(key);
+    const q: KeyQuery = { ...q0, bytes: q0.isString ? q0.bytes : q0.bytes.slice(0, q0.len) };
+    const t = this.#tables[this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions)] as Table;
+    return new KeyRef(key, q, t, this.#domain, this.#control);
   }
 
   /** Entries under `key` whose value matches `pattern` and `guards` (the key is literal). Lock-free. */
