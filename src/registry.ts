@@ -33,19 +33,31 @@ export function createdHandles(): RegistryHandle[] {
 }
 
 /** A lookup-cache entry: where the entry was, and what it said. */
-class Cached {
-  // Small on purpose (no pid, no serial): a hit costs one miss on this object, so it should be one line.
+class Cached implements Hit {
+  // Mutable: `find` refreshes a record in place when its entry moved. Kept small (one object per key).
+  epoch: number;
+  slot: number;
+  off: number;
+  inc: number;
+  local: number;
+  serial: number;
+  value: unknown;
+  modHi: number;
+  modLo: number;
   constructor(
     readonly table: Table,
-    readonly slot: number,
-    readonly off: number,
-    readonly epoch: number,
-    public modHi: number,
-    public modLo: number,
-    readonly inc: number,
-    readonly local: number,
-    readonly value: unknown,
-  ) {}
+    hit: Hit,
+  ) {
+    this.epoch = hit.epoch;
+    this.slot = hit.slot;
+    this.off = hit.off;
+    this.inc = hit.inc;
+    this.local = hit.local;
+    this.serial = hit.serial;
+    this.value = hit.value;
+    this.modHi = hit.modHi;
+    this.modLo = hit.modLo;
+  }
 }
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
@@ -252,43 +264,48 @@ export class Registry {
   lookup(key: Key): Entry[] {
     this.#check();
     if (this.#unique) {
-      const c = this.#cached(key);
-      if (c !== undefined) return [[makePid(c.inc, c.local), c.value]];
-      const t = this.#findUnique(key);
-      return t === null ? [] : [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]];
+      const e = this.#resolve(key);
+      return e === null ? [] : [[makePid(e.inc, e.local), e.value]];
     }
     return this.#entries(this.#prep(key)).map((e) => [makePid(e.inc, e.local), e.value]);
   }
 
   /**
-   * The lookup cache: a thread-local Map from key to where its entry was found. V8 caches a string's
-   * hash inside the string, so `Map.get` skips hashing, and `still` re-validates the entry in shared
-   * memory with three loads (plus one for the owner's liveness). Values that are objects are never
-   * cached, so a caller can't mutate a cached value.
+   * Finds a unique key's entry, through the lookup cache when the key is a string or a number: a
+   * thread-local Map from key to where its entry was found (and what it said). V8 keeps a string's
+   * hash inside the string, so `Map.get` skips hashing; `still` then re-validates the entry in shared
+   * memory (three loads of the partition's modification seqlock, else the slot), plus one load for the
+   * owner's liveness. An entry that moved or changed is probed again with the remembered hash and its
+   * record refreshed in place. Values that are objects are never cached, so callers never share one.
    */
-  #cached(key: Key): Cached | undefined {
+  #resolve(key: Key): Hit | null {
     const cache = this.#cache;
-    if (cache === null || (typeof key !== 'string' && typeof key !== 'number')) return undefined;
-    const c = cache.get(key);
-    if (c === undefined) return undefined;
-    if (c.table.still(c) && this.#domain.isAlive(c.inc)) return c;
-    cache.delete(key);
-    return undefined;
-  }
-
-  /** Probes for a unique key; leaves the entry in `#hit` and returns its table, or null. Fills the cache. */
-  #findUnique(key: Key): Table | null {
+    const cacheable = cache !== null && (typeof key === 'string' || typeof key === 'number');
+    if (cacheable) {
+      const c = cache.get(key);
+      if (c !== undefined) {
+        if (c.table.still(c) && this.#domain.isAlive(c.inc)) return c;
+        const found = c.table.find(this.#prep(key), this.#domain, c);
+        if (!found || (typeof c.value === 'object' && c.value !== null)) cache.delete(key);
+        return found ? c : null;
+      }
+    }
     const q = this.#prep(key);
     const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
     const hit = this.#hit;
     if (!t.find(q, this.#domain, hit)) return null;
-    const cache = this.#cache;
-    const v = hit.value;
-    if (cache !== null && (typeof key === 'string' || typeof key === 'number') && (typeof v !== 'object' || v === null)) {
+    if (cacheable && (typeof hit.value !== 'object' || hit.value === null)) {
       if (cache.size >= this.#cacheLimit) cache.delete(cache.keys().next().value as string | number);
-      cache.set(key, new Cached(t, hit.slot, hit.off, hit.epoch, hit.modHi, hit.modLo, hit.inc, hit.local, v));
+      cache.set(key, new Cached(t, hit));
     }
-    return t;
+    return hit;
+  }
+
+  /** Probes for a unique key without the cache; leaves the entry in `#hit` and returns its table, or null. */
+  #findUnique(key: Key): Table | null {
+    const q = this.#prep(key);
+    const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
+    return t.find(q, this.#domain, this.#hit) ? t : null;
   }
 
   #entries(q: KeyQuery): RawEntry[] {
@@ -303,9 +320,8 @@ export class Registry {
   whereis(key: Key): Pid | undefined {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`whereis (via names) is not supported for ${this.kind} registries`);
-    const c = this.#cached(key);
-    if (c !== undefined) return makePid(c.inc, c.local);
-    return this.#findUnique(key) === null ? undefined : makePid(this.#hit.inc, this.#hit.local);
+    const e = this.#resolve(key);
+    return e === null ? undefined : makePid(e.inc, e.local);
   }
 
   /**
