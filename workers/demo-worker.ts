@@ -8,6 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry, self } from '../src/index.js';
+import { mulberry32 } from '../scripts/lib/prng.js';
 import type { Key, RegistryHandle } from '../src/index.js';
 
 export interface DemoWorkerData {
@@ -38,16 +39,6 @@ const d = workerData as DemoWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('demo-worker must run in a worker thread');
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Keys are strings and values short self-describing strings ("thread:slot:generation"): the common
 // case of a process registry, stored inline without serialization, and checkable for torn entries.

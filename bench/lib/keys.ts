@@ -4,18 +4,10 @@
  *
  * @module
  */
+import { mulberry32 } from '../../scripts/lib/prng.js';
 
-/** mulberry32: a small, fast, seedable PRNG returning floats in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (scripts/lib/prng.ts): a small, fast, seedable PRNG returning floats in [0, 1). */
+export const rng = mulberry32;
 
 /**
  * `n` distinct string keys shaped like `actor:<base36>:<i>` (about 18–19 UTF-16 units, like the keys in

@@ -5,20 +5,9 @@
  * @module
  */
 
-/** A uniform generator of floats in [0, 1). */
-export type Rng = () => number;
+import { mulberry32, type Rng } from '../../scripts/lib/prng.js';
 
-/** mulberry32: 32-bit state, good enough for test-case generation (not for cryptography). */
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32, type Rng };
 
 /** An integer in [0, n). */
 export function randInt(rng: Rng, n: number): number {
