@@ -10,6 +10,7 @@
  * @module
  */
 import type { Domain } from './domain.js';
+import { kRowEpoch, kRowModHi, kRowModLo, kRowOff, kRowSlot } from './lookup-cache.js';
 import { RosterError } from './errors.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
@@ -300,6 +301,25 @@ export class PartitionReader {
     if (Atomics.load(i32, hit.slot) !== hit.off || Atomics.load(i32, kHEpoch) !== hit.epoch) return false;
     hit.modHi = hi === hi2 && (lo & 1) === 0 ? hi : -1;
     hit.modLo = lo;
+    return true;
+  }
+
+  /**
+   * `still` for a lookup-cache row (lookup-cache.ts): the same checks on the row's words at `b`. When
+   * the slow path validates the entry, the row records the counter read before the check.
+   */
+  stillAt(rows: Int32Array, b: number): boolean {
+    const i32 = this.i32;
+    const hi = Atomics.load(i32, kHModHi);
+    const lo = Atomics.load(i32, kHModLo);
+    const hi2 = Atomics.load(i32, kHModHi);
+    if (hi === rows[b + kRowModHi] && lo === rows[b + kRowModLo] && hi2 === hi) return true;
+    // ORDER: slot first, then epoch, as in `still`.
+    if (Atomics.load(i32, rows[b + kRowSlot] as number) !== rows[b + kRowOff] || Atomics.load(i32, kHEpoch) !== rows[b + kRowEpoch]) {
+      return false;
+    }
+    rows[b + kRowModHi] = hi === hi2 && (lo & 1) === 0 ? hi : -1;
+    rows[b + kRowModLo] = lo;
     return true;
   }
 

@@ -11,6 +11,7 @@ import { encodeKeyBytes, encodeValue } from './codec.js';
 import { Domain, incSlot, makePid, pidInc, pidLocal, isPid } from './domain.js';
 import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
 import { KeyRef } from './key-ref.js';
+import { kRowInc, kRowLocal, kRowPartition, kRowWords, LookupCache } from './lookup-cache.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
 import { kCAnnounced, kCClosed, kCSubscribers, kControlWords } from './layout.js';
@@ -24,40 +25,16 @@ import type {
 } from './types.js';
 
 
+/** `#resolve` results besides a cache row. */
+const kInHit = -1;
+const kNotFound = -2;
+
 /** Handles of registries this thread created and has not closed (handed to a coordinator started later). */
 const created = new Map<string, RegistryHandle>();
 
 /** Internal: handles of the registries this thread created. */
 export function createdHandles(): RegistryHandle[] {
   return [...created.values()];
-}
-
-/** A lookup-cache entry: where the entry was, and what it said. */
-class Cached implements Hit {
-  // Mutable: `find` refreshes a record in place when its entry moved. Kept small (one object per key).
-  epoch: number;
-  slot: number;
-  off: number;
-  inc: number;
-  local: number;
-  serial: number;
-  value: unknown;
-  modHi: number;
-  modLo: number;
-  constructor(
-    readonly table: Table,
-    hit: Hit,
-  ) {
-    this.epoch = hit.epoch;
-    this.slot = hit.slot;
-    this.off = hit.off;
-    this.inc = hit.inc;
-    this.local = hit.local;
-    this.serial = hit.serial;
-    this.value = hit.value;
-    this.modHi = hit.modHi;
-    this.modLo = hit.modLo;
-  }
 }
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
@@ -82,8 +59,7 @@ export class Registry {
   readonly #unique: boolean;
   readonly #byPid: boolean;
   readonly #hit: Hit = { epoch: 0, slot: 0, off: 0, inc: 0, local: 0, serial: 0, value: undefined, modHi: -1, modLo: 0 };
-  readonly #cache: Map<string | number, Cached> | null;
-  readonly #cacheLimit: number;
+  readonly #cache: LookupCache | null;
 
   private constructor(handle: RegistryHandle) {
     this.handle = handle;
@@ -99,8 +75,7 @@ export class Registry {
     this.#alive = (inc) => domain.isAlive(inc);
     this.#unique = handle.kind === 'unique';
     this.#byPid = handle.kind === 'duplicate';
-    this.#cacheLimit = handle.lookupCache;
-    this.#cache = this.#unique && handle.lookupCache > 0 ? new Map() : null;
+    this.#cache = this.#unique && handle.lookupCache > 0 ? new LookupCache(handle.lookupCache) : null;
   }
 
   /**
@@ -264,41 +239,55 @@ export class Registry {
   lookup(key: Key): Entry[] {
     this.#check();
     if (this.#unique) {
-      const e = this.#resolve(key);
-      return e === null ? [] : [[makePid(e.inc, e.local), e.value]];
+      const row = this.#resolve(key);
+      if (row >= 0) {
+        const c = this.#cache as LookupCache;
+        const b = row * kRowWords;
+        return [[makePid(c.rows[b + kRowInc] as number, c.rows[b + kRowLocal] as number), c.values[row]]];
+      }
+      return row === kInHit ? [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]] : [];
     }
     return this.#entries(this.#prep(key)).map((e) => [makePid(e.inc, e.local), e.value]);
   }
 
   /**
-   * Finds a unique key's entry, through the lookup cache when the key is a string or a number: a
-   * thread-local Map from key to where its entry was found (and what it said). V8 keeps a string's
-   * hash inside the string, so `Map.get` skips hashing; `still` then re-validates the entry in shared
-   * memory (three loads of the partition's modification seqlock, else the slot), plus one load for the
-   * owner's liveness. An entry that moved or changed is probed again with the remembered hash and its
-   * record refreshed in place. Values that are objects are never cached, so callers never share one.
+   * Finds a unique key's entry, through the lookup cache (lookup-cache.ts) when the key is a string or
+   * a number. V8 keeps a string's hash inside the string, so the cache's `Map.get` skips hashing; the
+   * row is then re-validated in shared memory (three loads of the partition's modification seqlock,
+   * else the slot), plus one load for the owner's liveness. An entry that moved or changed is probed
+   * again and its row refreshed in place.
+   * Returns the cache row (≥ 0), kInHit (found, in `#hit`), or kNotFound.
    */
-  #resolve(key: Key): Hit | null {
+  #resolve(key: Key): number {
     const cache = this.#cache;
     const cacheable = cache !== null && (typeof key === 'string' || typeof key === 'number');
     if (cacheable) {
-      const c = cache.get(key);
-      if (c !== undefined) {
-        if (c.table.still(c) && this.#domain.isAlive(c.inc)) return c;
-        const found = c.table.find(this.#prep(key), this.#domain, c);
-        if (!found || (typeof c.value === 'object' && c.value !== null)) cache.delete(key);
-        return found ? c : null;
+      const row = cache.map.get(key);
+      if (row !== undefined) {
+        const rows = cache.rows;
+        const b = row * kRowWords;
+        const p = rows[b + kRowPartition] as number;
+        const t = this.#tables[p] as Table;
+        if (t.stillAt(rows, b) && this.#domain.isAlive(rows[b + kRowInc] as number)) return row;
+        const hit = this.#hit;
+        if (!t.find(this.#prep(key), this.#domain, hit)) {
+          cache.drop(key);
+          return kNotFound;
+        }
+        if (typeof hit.value === 'object' && hit.value !== null) {
+          cache.drop(key);
+          return kInHit;
+        }
+        cache.write(row, p, hit);
+        return row;
       }
     }
     const q = this.#prep(key);
-    const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
+    const p = this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions);
     const hit = this.#hit;
-    if (!t.find(q, this.#domain, hit)) return null;
-    if (cacheable && (typeof hit.value !== 'object' || hit.value === null)) {
-      if (cache.size >= this.#cacheLimit) cache.delete(cache.keys().next().value as string | number);
-      cache.set(key, new Cached(t, hit));
-    }
-    return hit;
+    if (!(this.#tables[p] as Table).find(q, this.#domain, hit)) return kNotFound;
+    if (cacheable && (typeof hit.value !== 'object' || hit.value === null)) cache.put(key, p, hit);
+    return kInHit;
   }
 
   /** Probes for a unique key without the cache; leaves the entry in `#hit` and returns its table, or null. */
@@ -320,8 +309,12 @@ export class Registry {
   whereis(key: Key): Pid | undefined {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`whereis (via names) is not supported for ${this.kind} registries`);
-    const e = this.#resolve(key);
-    return e === null ? undefined : makePid(e.inc, e.local);
+    const row = this.#resolve(key);
+    if (row >= 0) {
+      const rows = (this.#cache as LookupCache).rows;
+      return makePid(rows[row * kRowWords + kRowInc] as number, rows[row * kRowWords + kRowLocal] as number);
+    }
+    return row === kInHit ? makePid(this.#hit.inc, this.#hit.local) : undefined;
   }
 
   /**
