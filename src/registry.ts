@@ -11,6 +11,7 @@ import { encodeKeyBytes, encodeValue } from './codec.js';
 import { Domain, incSlot, makePid, pidInc, pidLocal, isPid } from './domain.js';
 import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
 import { KeyRef } from './key-ref.js';
+import { withLock } from './lock.js';
 import { kRowInc, kRowLocal, kRowPartition, kRowWords, LookupCache } from './lookup-cache.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
@@ -488,30 +489,7 @@ export class Registry {
     if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
     const q0 = this.#prep(lockKey);
     const q: KeyQuery = { ...q0, bytes: q0.isString ? q0.bytes : q0.bytes.slice(0, q0.len) };
-    const pid = self();
-    const inc = pidInc(pid);
-    const local = pidLocal(pid);
-    const none = encodeValue(undefined, 16);
-    const word = this.#locks.changeWord;
-    for (;;) {
-      const seen = Atomics.load(word.i32, word.index);
-      if (this.#locks.insert(q, none, inc, local, 'unique') === null) break;
-      // ORDER: registers as a waiter, then sleeps only while the change counter is still `seen`; a
-      // release bumps the counter, then notifies if any waiter is registered.
-      Atomics.add(word.i32, word.waiters, 1);
-      try {
-        const r = Atomics.waitAsync(word.i32, word.index, seen, 50);
-        if (r.async) await r.value;
-      } finally {
-        Atomics.sub(word.i32, word.waiters, 1);
-      }
-      this.#check();
-    }
-    try {
-      return await fn();
-    } finally {
-      this.#locks.remove(q, inc, local);
-    }
+    return withLock(this.#locks, q, self(), fn, () => this.#check());
   }
 
   /** Receives events as the named listener `listener` (see the `listeners` option). Any thread. */
