@@ -15,16 +15,17 @@
  *
  * @module
  */
-import { CapacityError, StaleIncarnationError, TimeoutError } from './errors.js';
+import { CapacityError } from './errors.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
-  kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase, kHChange,
-  kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords, kHLock, kHLockWaiters,
+  kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase,
+  kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
   kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
-  kOpNone, kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
+  kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
 } from './layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
-import { PartitionReader, stringFrom, type KeyQuery } from './partition-read.js';
+import { crashHook, PartitionLock } from './partition-lock.js';
+import { stringFrom, type KeyQuery } from './partition-read.js';
 
 const kOwnerMask = kMaxThreads - 1;
 
@@ -39,24 +40,11 @@ export const kAnyOwner = -1;
 import type { Key } from './types.js';
 
 export type { KeyQuery, RawEntry, Hit } from './partition-read.js';
+export { setCrashHook } from './partition-lock.js';
 
 /** How `insert` treats an existing entry under the same key. */
 export type InsertMode = 'unique' | 'duplicate' | 'upsert';
 
-/**
- * Test-only: called at each step of a write, so a test can stop a writer there (see src/testing.ts).
- * Points: 'locked', 'intent', 'slot-hash', 'published', 'unpublished', 'rebuild-copy', 'rebuild-switch',
- * 'release'.
- */
-let crashHook: ((point: string) => void) | null = null;
-
-/** Installs (or with null removes) the crash hook. Test-only. */
-export function setCrashHook(fn: ((point: string) => void) | null): void {
-  crashHook = fn;
-}
-
-const kSpins = 64;
-const kWaitMs = 20;
 const kMinArenaWords = 1024;
 
 /** Creates the buffer of a new, empty partition. Any thread. */
@@ -78,160 +66,8 @@ export function allocatePartition(initialCap: number, maxBytes: number, kind: nu
 }
 
 /** A thread's view of one partition. Readers: any thread. Writers: threads with an incarnation. *//** A thread's read-write view of one partition. Readers: any thread. Writers: threads with an incarnation. */
-export class Table extends PartitionReader {
+export class Table extends PartitionLock {
   // ── Writes (under the partition lock) ─────────────────────────────────────────────────────────
-
-  /**
-   * Takes the partition lock for incarnation `me`. Spins briefly, then waits on the lock word with a
-   * timeout and re-checks the owner: a lock whose owner was declared dead is recovered here (the
-   * owner is known to have stopped, see domain.ts), so a waiter never waits for a dead thread.
-   */
-  #acquire(me: number): void {
-    const i32 = this.i32;
-    // ORDER: a successful CAS is an acquire; the previous holder's writes are visible.
-    if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
-    for (let n = 0; n < kSpins; n++) {
-      if (Atomics.load(i32, kHLock) === 0 && Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
-    }
-    Atomics.add(i32, kHLockWaiters, 1);
-    try {
-      for (let waited = 0; ; ) {
-        const owner = Atomics.load(i32, kHLock);
-        if (owner === 0) {
-          if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
-          continue;
-        }
-        if (owner === me) throw new Error('roster: partition lock is not reentrant');
-        if (!this.domain.isAlive(owner)) {
-          this.recover(owner);
-          continue;
-        }
-        // ORDER: waits only while the word still holds `owner`; release stores 0 and notifies.
-        if (Atomics.wait(i32, kHLock, owner, kWaitMs) === 'timed-out') waited += kWaitMs;
-        if (waited > 60_000) throw new TimeoutError('partition lock held by a live thread for over 60 s');
-      }
-    } finally {
-      Atomics.sub(i32, kHLockWaiters, 1);
-    }
-  }
-
-  #release(me: number): void {
-    const i32 = this.i32;
-    if (crashHook !== null) crashHook('release');
-    i32[kHIntentOp] = kOpNone;
-    // ORDER: the release store publishes every write made under the lock.
-    Atomics.compareExchange(i32, kHLock, me, 0);
-    if (Atomics.load(i32, kHLockWaiters) > 0) Atomics.notify(i32, kHLock, 1);
-  }
-
-  /**
-   * Takes the lock and fences: a thread whose incarnation was declared dead may not write. Returns the
-   * incarnation to pass to `end`. Every write is `const me = this.begin(); try { … } finally { this.end(me) }`.
-   */
-  private begin(): number {
-    const me = this.domain.inc;
-    this.#acquire(me);
-    if (crashHook !== null) crashHook('locked');
-    if (!this.domain.isAlive(me)) {
-      this.#release(me);
-      throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
-    }
-    const e = Atomics.load(this.i32, kHEpoch);
-    if (e !== this.epoch) this.sync(e);
-    return me;
-  }
-
-  private end(me: number): void {
-    if (this.#dirty) this.#modEnd();
-    this.#release(me);
-  }
-
-  #dirty = false;
-
-  /** Marks the start of slot changes: the modification counter goes odd (once per write). */
-  #modBegin(): void {
-    if (this.#dirty) return;
-    this.#dirty = true;
-    // ORDER: odd before the first slot or epoch store, so a reader that sees the old even value
-    // afterwards knows no slot changed since it read that value.
-    Atomics.store(this.i32, kHModLo, ((this.i32[kHModLo] as number) | 1));
-  }
-
-  /** Marks the end of slot changes: the counter goes to the next even value (and `hi` on a wrap). */
-  #modEnd(): void {
-    const i32 = this.i32;
-    const next = ((i32[kHModLo] as number) + 1) | 0;
-    // ORDER: on a wrap, `hi` moves before `lo` returns to even, so a reader never pairs an old `hi` with it.
-    if (next === 0) Atomics.add(i32, kHModHi, 1);
-    Atomics.store(i32, kHModLo, next);
-    this.#dirty = false;
-  }
-
-  /**
-   * Recovers the lock of a dead owner: exactly one caller wins the CAS from the dead incarnation to its
-   * own, reads the dead writer's intent, and settles it. A slot store is a single word, so the slot is
-   * already its before-image ('back': the write never happened) or its after-image ('forward': it
-   * did); a rebuild that did not reach its epoch switch is discarded ('back'). What may be half-done
-   * is the counters: they are recomputed from the active bank's slots. Then the lock is released and
-   * the waiters woken. Returns the outcome, or null if another caller recovered (or nobody needed to).
-   */
-  recover(deadInc: number): 'none' | 'back' | 'forward' | null {
-    const me = this.domain.inc;
-    // ORDER: the CAS makes exactly one recoverer.
-    if (Atomics.compareExchange(this.i32, kHLock, deadInc, me) !== deadInc) return null;
-    try {
-      this.sync(Atomics.load(this.i32, kHEpoch));
-      // After sync: the dead writer may have grown the buffer, and sync refreshed the views.
-      const i32 = this.i32;
-      const e = this.epoch;
-      const op = i32[kHIntentOp] as number;
-      let outcome: 'none' | 'back' | 'forward' = 'none';
-      if (op === kOpPublish || op === kOpRemove) {
-        outcome = Atomics.load(i32, i32[kHIntentSlot] as number) === (i32[kHIntentNew] as number) ? 'forward' : 'back';
-      } else if (op === kOpCompact) {
-        outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
-      }
-      this.#recount();
-      // A writer that died between its slot stores left the modification counter odd: close it.
-      if (((i32[kHModLo] as number) & 1) === 1) this.#modEnd();
-      this.#changed();
-      return outcome;
-    } finally {
-      this.#release(me);
-    }
-  }
-
-  /** The incarnation holding the lock, or 0. */
-  lockOwner(): number {
-    return Atomics.load(this.i32, kHLock);
-  }
-
-  /** Recomputes live/used/liveWords from the active bank (under the lock). */
-  #recount(): void {
-    const i32 = this.i32;
-    let live = 0;
-    let used = 0;
-    let words = 0;
-    let top = 0;
-    i32.fill(0, kHOwners, kHOwners + kMaxThreads);
-    for (let i = 0; i <= this.mask; i++) {
-      const off = i32[this.base + i * kSlotWords] as number;
-      if (off === kEmpty) continue;
-      used++;
-      if (off === kTomb) continue;
-      live++;
-      const owner = kHOwners + ((i32[off + kBlobOwnerInc] as number) & kOwnerMask);
-      i32[owner] = (i32[owner] as number) + 1;
-      const size = this.blobWords(off);
-      words += size;
-      top = Math.max(top, off + size - this.arenaBase);
-    }
-    i32[kHLive] = live;
-    i32[kHUsed] = used;
-    i32[kHLiveWords] = words;
-    // Blobs bumped but never published sit above the highest live blob only if nothing followed them.
-    i32[kHArenaTop] = Math.max(top, Atomics.load(i32, kHArenaTop));
-  }
 
   /**
    * Inserts an entry owned by (`inc`, `local`). With `unique`, an existing entry under the key owned by
@@ -325,10 +161,10 @@ export class Table extends PartitionReader {
     i32[kHIntentNew] = blob;
     i32[kHIntentOp] = kOpPublish;
     if (crashHook !== null) crashHook('intent');
-    this.#modBegin();
+    this.modBegin();
     i32[s + kSlotHash] = (hash & kSlotHashBits) | (((i32[blob + kBlobOwnerInc] as number) & kOwnerMask) << kSlotOwnerShift);
     if (crashHook !== null) crashHook('slot-hash');
-    this.#fence();
+    this.fence();
     // ORDER: release-store of the offset publishes the blob written above.
     Atomics.store(i32, s, blob);
     if (crashHook !== null) crashHook('published');
@@ -368,19 +204,11 @@ export class Table extends PartitionReader {
         removed++;
         if ((i32[s] as number) === kEmpty) break; // the chain ended here
       }
-      if (removed > 0) this.#changed();
+      if (removed > 0) this.changed();
       return removed;
     } finally {
       this.end(me);
     }
-  }
-
-  /** Bumps the change counter and wakes `lock()` waiters, if any are parked on it. */
-  #changed(): void {
-    const i32 = this.i32;
-    // ORDER: bump, then check for waiters; a waiter registers before it re-reads the counter.
-    Atomics.add(i32, kHChange, 1);
-    if (Atomics.load(i32, kHChangeWaiters) > 0) Atomics.notify(i32, kHChange);
   }
 
   /**
@@ -431,23 +259,12 @@ export class Table extends PartitionReader {
           for (const slot of slots) dropSlots[slot] = 1;
           this.#rebuild(this.mask + 1, this.arenaWords, null, dropSlots);
         }
-        this.#changed();
+        this.changed();
       }
     } finally {
       this.end(me);
     }
     return out.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
-  }
-
-  /**
-   * Fencing, just before a slot store: the lock must still be ours. It stops being ours only if this
-   * thread was declared dead while stalled inside the write and a recoverer took the lock over; the
-   * write is then abandoned instead of racing the recoverer.
-   */
-  #fence(): void {
-    if (Atomics.load(this.i32, kHLock) !== this.domain.inc) {
-      throw new StaleIncarnationError('this thread was declared dead during a write; the write was abandoned');
-    }
   }
 
   /** Turns slot `i` (holding blob `off`) into a tombstone, or empty when its chain ends after it. */
@@ -460,8 +277,8 @@ export class Table extends PartitionReader {
     i32[kHIntentNew] = kTomb;
     i32[kHIntentOp] = kOpRemove;
     if (crashHook !== null) crashHook('intent');
-    this.#fence();
-    this.#modBegin();
+    this.fence();
+    this.modBegin();
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
     if (crashHook !== null) crashHook('unpublished');
@@ -583,8 +400,8 @@ export class Table extends PartitionReader {
     i32[d + kBankCap] = cap;
     i32[d + kBankArena] = arenaWords;
     if (crashHook !== null) crashHook('rebuild-switch');
-    this.#fence();
-    this.#modBegin();
+    this.fence();
+    this.modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
     // INVARIANT: the counters move only after the switch. A writer dying before it leaves them

@@ -1,0 +1,209 @@
+/**
+ * The partition lock, between the read side (partition-read.ts) and the write side (table.ts).
+ *
+ * The lock word holds the writer's incarnation, never 0. `begin` takes it (spinning briefly, then
+ * waiting on the word in 20 ms steps and re-checking the owner's liveness) and fences: a thread already
+ * declared dead may not write. `end` closes the modification seqlock if the write changed slots and
+ * releases. A lock whose owner was declared dead is recovered by exactly one caller (`recover`): the
+ * owner is known to have stopped (see domain.ts), a slot is always its before- or after-image, and the
+ * counters are recomputed from the slots.
+ *
+ * @module
+ */
+import { StaleIncarnationError, TimeoutError } from './errors.js';
+import {
+  kBlobOwnerInc, kEmpty, kHArenaTop, kHChange, kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp,
+  kHIntentSlot, kHLive, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
+  kOpCompact, kOpNone, kOpPublish, kOpRemove, kSlotWords, kTomb,
+} from './layout.js';
+import { PartitionReader } from './partition-read.js';
+
+const kOwnerMask = kMaxThreads - 1;
+
+/**
+ * Test-only: called at each step of a write, so a test can stop a writer there (see src/testing.ts).
+ * Points: 'locked', 'intent', 'slot-hash', 'published', 'unpublished', 'rebuild-copy', 'rebuild-switch',
+ * 'release'.
+ */
+export let crashHook: ((point: string) => void) | null = null;
+
+/** Installs (or with null removes) the crash hook. Test-only. */
+export function setCrashHook(fn: ((point: string) => void) | null): void {
+  crashHook = fn;
+}
+
+const kSpins = 64;
+const kWaitMs = 20;
+/** A partition's lock and its recovery. Extended by `Table` (table.ts). */
+export class PartitionLock extends PartitionReader {
+  /**
+   * Takes the partition lock for incarnation `me`. Spins briefly, then waits on the lock word with a
+   * timeout and re-checks the owner: a lock whose owner was declared dead is recovered here (the
+   * owner is known to have stopped, see domain.ts), so a waiter never waits for a dead thread.
+   */
+  private acquire(me: number): void {
+    const i32 = this.i32;
+    // ORDER: a successful CAS is an acquire; the previous holder's writes are visible.
+    if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
+    for (let n = 0; n < kSpins; n++) {
+      if (Atomics.load(i32, kHLock) === 0 && Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
+    }
+    Atomics.add(i32, kHLockWaiters, 1);
+    try {
+      for (let waited = 0; ; ) {
+        const owner = Atomics.load(i32, kHLock);
+        if (owner === 0) {
+          if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
+          continue;
+        }
+        if (owner === me) throw new Error('roster: partition lock is not reentrant');
+        if (!this.domain.isAlive(owner)) {
+          this.recover(owner);
+          continue;
+        }
+        // ORDER: waits only while the word still holds `owner`; release stores 0 and notifies.
+        if (Atomics.wait(i32, kHLock, owner, kWaitMs) === 'timed-out') waited += kWaitMs;
+        if (waited > 60_000) throw new TimeoutError('partition lock held by a live thread for over 60 s');
+      }
+    } finally {
+      Atomics.sub(i32, kHLockWaiters, 1);
+    }
+  }
+
+  protected release(me: number): void {
+    const i32 = this.i32;
+    if (crashHook !== null) crashHook('release');
+    i32[kHIntentOp] = kOpNone;
+    // ORDER: the release store publishes every write made under the lock.
+    Atomics.compareExchange(i32, kHLock, me, 0);
+    if (Atomics.load(i32, kHLockWaiters) > 0) Atomics.notify(i32, kHLock, 1);
+  }
+
+  /**
+   * Takes the lock and fences: a thread whose incarnation was declared dead may not write. Returns the
+   * incarnation to pass to `end`. Every write is `const me = this.begin(); try { … } finally { this.end(me) }`.
+   */
+  protected begin(): number {
+    const me = this.domain.inc;
+    this.acquire(me);
+    if (crashHook !== null) crashHook('locked');
+    if (!this.domain.isAlive(me)) {
+      this.release(me);
+      throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
+    }
+    const e = Atomics.load(this.i32, kHEpoch);
+    if (e !== this.epoch) this.sync(e);
+    return me;
+  }
+
+  protected end(me: number): void {
+    if (this.dirty) this.modEnd();
+    this.release(me);
+  }
+
+  private dirty = false;
+
+  /** Marks the start of slot changes: the modification counter goes odd (once per write). */
+  protected modBegin(): void {
+    if (this.dirty) return;
+    this.dirty = true;
+    // ORDER: odd before the first slot or epoch store, so a reader that sees the old even value
+    // afterwards knows no slot changed since it read that value.
+    Atomics.store(this.i32, kHModLo, ((this.i32[kHModLo] as number) | 1));
+  }
+
+  /** Marks the end of slot changes: the counter goes to the next even value (and `hi` on a wrap). */
+  private modEnd(): void {
+    const i32 = this.i32;
+    const next = ((i32[kHModLo] as number) + 1) | 0;
+    // ORDER: on a wrap, `hi` moves before `lo` returns to even, so a reader never pairs an old `hi` with it.
+    if (next === 0) Atomics.add(i32, kHModHi, 1);
+    Atomics.store(i32, kHModLo, next);
+    this.dirty = false;
+  }
+
+  /**
+   * Recovers the lock of a dead owner: exactly one caller wins the CAS from the dead incarnation to its
+   * own, reads the dead writer's intent, and settles it. A slot store is a single word, so the slot is
+   * already its before-image ('back': the write never happened) or its after-image ('forward': it
+   * did); a rebuild that did not reach its epoch switch is discarded ('back'). What may be half-done
+   * is the counters: they are recomputed from the active bank's slots. Then the lock is released and
+   * the waiters woken. Returns the outcome, or null if another caller recovered (or nobody needed to).
+   */
+  recover(deadInc: number): 'none' | 'back' | 'forward' | null {
+    const me = this.domain.inc;
+    // ORDER: the CAS makes exactly one recoverer.
+    if (Atomics.compareExchange(this.i32, kHLock, deadInc, me) !== deadInc) return null;
+    try {
+      this.sync(Atomics.load(this.i32, kHEpoch));
+      // After sync: the dead writer may have grown the buffer, and sync refreshed the views.
+      const i32 = this.i32;
+      const e = this.epoch;
+      const op = i32[kHIntentOp] as number;
+      let outcome: 'none' | 'back' | 'forward' = 'none';
+      if (op === kOpPublish || op === kOpRemove) {
+        outcome = Atomics.load(i32, i32[kHIntentSlot] as number) === (i32[kHIntentNew] as number) ? 'forward' : 'back';
+      } else if (op === kOpCompact) {
+        outcome = e === (i32[kHIntentOld] as number) ? 'back' : 'forward';
+      }
+      this.recount();
+      // A writer that died between its slot stores left the modification counter odd: close it.
+      if (((i32[kHModLo] as number) & 1) === 1) this.modEnd();
+      this.changed();
+      return outcome;
+    } finally {
+      this.release(me);
+    }
+  }
+
+  /** The incarnation holding the lock, or 0. */
+  lockOwner(): number {
+    return Atomics.load(this.i32, kHLock);
+  }
+
+  /** Recomputes live/used/liveWords from the active bank (under the lock). */
+  private recount(): void {
+    const i32 = this.i32;
+    let live = 0;
+    let used = 0;
+    let words = 0;
+    let top = 0;
+    i32.fill(0, kHOwners, kHOwners + kMaxThreads);
+    for (let i = 0; i <= this.mask; i++) {
+      const off = i32[this.base + i * kSlotWords] as number;
+      if (off === kEmpty) continue;
+      used++;
+      if (off === kTomb) continue;
+      live++;
+      const owner = kHOwners + ((i32[off + kBlobOwnerInc] as number) & kOwnerMask);
+      i32[owner] = (i32[owner] as number) + 1;
+      const size = this.blobWords(off);
+      words += size;
+      top = Math.max(top, off + size - this.arenaBase);
+    }
+    i32[kHLive] = live;
+    i32[kHUsed] = used;
+    i32[kHLiveWords] = words;
+    // Blobs bumped but never published sit above the highest live blob only if nothing followed them.
+    i32[kHArenaTop] = Math.max(top, Atomics.load(i32, kHArenaTop));
+  }
+
+  /** Bumps the change counter and wakes `lock()` waiters, if any are parked on it. */
+  protected changed(): void {
+    const i32 = this.i32;
+    // ORDER: bump, then check for waiters; a waiter registers before it re-reads the counter.
+    Atomics.add(i32, kHChange, 1);
+    if (Atomics.load(i32, kHChangeWaiters) > 0) Atomics.notify(i32, kHChange);
+  }
+
+  /**
+   * Fencing, just before a slot store: the lock must still be ours. It stops being ours only if this
+   * thread was declared dead while stalled inside the write and a recoverer took the lock over; the
+   * write is then abandoned instead of racing the recoverer.
+   */
+  protected fence(): void {
+    if (Atomics.load(this.i32, kHLock) !== this.domain.inc) {
+      throw new StaleIncarnationError('this thread was declared dead during a write; the write was abandoned');
+    }
+  }
+}
