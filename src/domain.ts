@@ -17,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
-import { RosterError } from './errors.js';
+import { CapacityError, RosterError, TimeoutError } from './errors.js';
 import {
   kDCoordinator, kDDeclared, kDGen, kDHeartbeatMs, kDId, kDMagic, kDSwept, kTThreadId, kDVersion, kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreads, kStateAlive,
   kStateDead, kStateFree, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTReason, kTState, kThreadSlotBits, threadBase,
@@ -140,7 +140,7 @@ export class Domain {
       this.#startHeartbeat(b);
       return inc;
     }
-    throw new RosterError('ROSTER_ERR_CAPACITY', `more than ${kMaxThreads} live threads in one domain`);
+    throw new CapacityError(`more than ${kMaxThreads} live threads in one domain`);
   }
 
   /**
@@ -160,16 +160,11 @@ export class Domain {
     return Atomics.load(this.i32, threadBase(incSlot(inc)) + kTLive) === inc;
   }
 
-  /** True while this thread's own incarnation is alive (fencing check before a write). */
-  selfAlive(): boolean {
-    return this.#inc === 0 || this.isAlive(this.#inc);
-  }
-
   /** Allocates a new local process index for this thread (actor runtime). */
   nextLocal(): number {
     const b = threadBase(incSlot(this.inc));
     const local = Atomics.add(this.i32, b + kTNextLocal, 1);
-    if (local >= kLocalLimit) throw new RosterError('ROSTER_ERR_CAPACITY', 'local process ids exhausted');
+    if (local >= kLocalLimit) throw new CapacityError('local process ids exhausted');
     return local;
   }
 
@@ -255,7 +250,7 @@ export class Domain {
     for (;;) {
       const swept = Atomics.load(i32, kDSwept);
       if (swept - target >= 0) return;
-      if (Date.now() > deadline) throw new RosterError('ROSTER_ERR_TIMEOUT', `sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
+      if (Date.now() > deadline) throw new TimeoutError(`sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
       // ORDER: sleeps only while kDSwept is unchanged; swept() bumps it, then notifies.
       const r = Atomics.waitAsync(i32, kDSwept, swept, 50);
       if (r.async) await r.value;
