@@ -19,18 +19,10 @@ import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Registry, _ } from '../src/index.js';
 import type { Key } from '../src/index.js';
-import type { DemoWorkerData } from '../workers/demo-worker.js';
+import {
+  kCounters, kGen, kLookups, kRegisters, kRelease, kStop, kUnregisters, kViolations, type DemoWorkerData,
+} from './lib/demo-layout.js';
 
-// Same layout as workers/demo-worker.ts (kept as literals so importing the worker module's
-// constants does not run the worker body here).
-const kCounters = 4;
-const kLookups = 0;
-const kRegisters = 1;
-const kUnregisters = 2;
-const kViolations = 3;
-const kGen = 1;
-const kStop = 2;
-const kRelease = 3;
 
 interface Report {
   type: 'report';

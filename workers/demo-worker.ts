@@ -9,31 +9,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry, self } from '../src/index.js';
 import { mulberry32 } from '../scripts/lib/prng.js';
-import type { Key, RegistryHandle } from '../src/index.js';
+import type { Key } from '../src/index.js';
+import {
+  kArrived, kCounters, kGen, kLookups, kRegisters, kRelease, kStop, kUnregisters, kViolations, type DemoWorkerData,
+} from '../scripts/lib/demo-layout.js';
 
-export interface DemoWorkerData {
-  handle: RegistryHandle;
-  index: number;
-  threads: number;
-  keysPerThread: number;
-  /** [0] arrived, [1] generation, [2] stop, [3] release (after the main thread's check). */
-  ctl: Int32Array;
-  /** Per thread: kCounters float64 words (lookups, registers, unregisters, violations). */
-  counters: Float64Array;
-  /** Per thread: its pid, published before the barrier. */
-  pids: Float64Array;
-  seed: number;
-}
 
-export const kCounters = 4;
-export const kLookups = 0;
-export const kRegisters = 1;
-export const kUnregisters = 2;
-export const kViolations = 3;
-const kArrived = 0;
-const kGen = 1;
-const kStop = 2;
-const kRelease = 3;
 
 const d = workerData as DemoWorkerData;
 const port = parentPort;
