@@ -13,11 +13,14 @@
  * All integers little-endian. Tags make `'1'`, `1`, `1n` and `[1]` distinct.
  *
  * Values: undefined, null, booleans and int32 are inline; other numbers are float64; strings are UTF-16
- * units; everything else is `v8.serialize`d (the structured-clone wire format).
+ * units; everything else is serialized as `v8.serialize` does (the structured-clone wire format), except
+ * that a typed array or DataView over a SharedArrayBuffer and Node's platform objects (Blob, KeyObject,
+ * BlockList...) are rejected with InvalidValueError wherever they occur in the value.
  *
  * @module
  */
-import { serialize, deserialize } from 'node:v8';
+import { DefaultSerializer, deserialize } from 'node:v8';
+import { isSharedArrayBuffer } from 'node:util/types';
 import { InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError, describe } from './errors.js';
 import {
   kValFalse, kValFloat, kValInt, kValNull, kValSerialized, kValString, kValTrue, kValUndefined,
@@ -196,6 +199,47 @@ export interface EncodedValue {
   bytes: Uint8Array | null;
 }
 
+/** Node's own host-object writer (typed arrays, DataViews and Buffers); not in Node's type declarations. */
+const writeView = (DefaultSerializer.prototype as unknown as { _writeHostObject(this: DefaultSerializer, view: ArrayBufferView): void })
+  ._writeHostObject;
+
+/**
+ * `v8.serialize`'s serializer, refusing what it would store wrongly. V8 hands it every typed array,
+ * DataView and Buffer, and every object backed by a native handle (Node's platform objects), wherever
+ * they occur in the value; plain JavaScript data never reaches this method.
+ */
+class ValueSerializer extends DefaultSerializer {
+  _writeHostObject(obj: object): void {
+    if (!ArrayBuffer.isView(obj)) {
+      throw new InvalidValueError(
+        `values may not contain Node platform objects (Blob, File, KeyObject, CryptoKey, BlockList, SocketAddress, ` +
+          `histograms: objects backed by a native handle, which structuredClone passes between threads but ` +
+          `v8.serialize cannot write into memory); store their data instead, found: ${className(obj)}`,
+      );
+    }
+    if (isSharedArrayBuffer(obj.buffer)) {
+      throw new InvalidValueError(
+        `values may not contain a SharedArrayBuffer or a typed array or DataView over one (it would be stored as a ` +
+          `copy that is no longer shared), found: ${className(obj)} over a SharedArrayBuffer`,
+      );
+    }
+    writeView.call(this, obj);
+  }
+}
+
+function className(obj: object): string {
+  const name = (obj as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : Object.prototype.toString.call(obj);
+}
+
+/** `v8.serialize(value)` with the refusals above. */
+function serializeValue(value: unknown): Uint8Array {
+  const ser = new ValueSerializer();
+  ser.writeHeader();
+  ser.writeValue(value);
+  return ser.releaseBuffer();
+}
+
 /** Encodes a value, checking `maxValueBytes`. Throws InvalidValueError or ValueTooLargeError. */
 export function encodeValue(value: unknown, limit: number): EncodedValue {
   const out: EncodedValue = { tag: kValUndefined, len: 0, dataBytes: 0, num: 0, str: '', bytes: null };
@@ -231,10 +275,12 @@ export function encodeValue(value: unknown, limit: number): EncodedValue {
       }
       let bytes: Uint8Array;
       try {
-        bytes = serialize(value);
+        bytes = serializeValue(value);
       } catch (cause) {
+        if (cause instanceof InvalidValueError) throw cause;
         throw new InvalidValueError(
-          `expected a structured-cloneable value without SharedArrayBuffers, got: ${describe(value)}`,
+          `expected a structured-cloneable value without SharedArrayBuffers or Node platform objects, got: ` +
+            `${describe(value)}: ${cause instanceof Error ? cause.message : String(cause)}`,
           { cause },
         );
       }
