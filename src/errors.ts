@@ -19,13 +19,12 @@ export class RosterError extends Error {
 
   /** Rebuilds a typed error from `{ code, message }` received from another thread. */
   static from(obj: { code?: unknown; message?: unknown }): RosterError {
-    const message = typeof obj.message === 'string' ? obj.message : String(obj.message);
-    const ctor = typeof obj.code === 'string' ? kByCode.get(obj.code) : undefined;
-    if (ctor === undefined) return new RosterError(typeof obj.code === 'string' ? obj.code : 'ROSTER_ERR', message);
-    const err = Object.create(ctor.prototype as object) as RosterError;
-    Object.assign(err, new RosterError(obj.code as string, message));
-    Object.defineProperty(err, 'name', { value: ctor.name, writable: true, configurable: true });
-    return err;
+    const message = typeof obj.message === 'string' ? obj.message : obj.message === undefined ? '' : String(obj.message);
+    const code = typeof obj.code === 'string' ? obj.code : 'ROSTER_ERR';
+    // Runs the base constructor with the class's prototype and name: message, code and stack are set
+    // as a thrown error's are (copying properties would drop `message`, which is not enumerable).
+    const ctor = kByCode.get(code) ?? RosterError;
+    return Reflect.construct(RosterError, [code, message], ctor) as RosterError;
   }
 }
 
