@@ -346,7 +346,9 @@ export class PartitionReader {
       }
       return found;
     });
-    if (out.length > 1) out.sort((a, b) => a.serial - b.serial);
+    // Insertion order, wrap-aware: the int32 serial wraps after 2^31 inserts into the partition, and
+    // the difference read as int32 is exact while the entries compared span fewer than 2^31 inserts.
+    if (out.length > 1) out.sort((a, b) => (a.serial - b.serial) | 0);
     for (const e of out) if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
     return out;
   }
@@ -377,7 +379,7 @@ export class PartitionReader {
       }
       return found;
     });
-    raw.sort((a, b) => a.e.serial - b.e.serial);
+    raw.sort((a, b) => (a.e.serial - b.e.serial) | 0); // wrap-aware, as in lookup
     return raw.map(({ e, keyTag, keyRaw }) => {
       if (e.value instanceof Pending) e.value = decodeSerialized(e.value.bytes);
       const key = keyTag === kKeyString ? (keyRaw as string) : decodeKeyBytes(keyRaw as Uint8Array, 0, keyRaw.length);
