@@ -125,6 +125,19 @@ export const kEmpty = 0;
 export const kTomb = 1;
 /** Maximum load (live + tombstones) before a rehash, as a fraction of capacity. */
 export const kMaxLoad = 0.5;
+/** Smallest arena of a bank, in words. */
+export const kMinArenaWords = 1024;
+
+/**
+ * The size of a new partition asked for `initialCapacity` slots: its slot capacity (a power of two, at
+ * least 8), its arena (8 words a slot, at least kMinArenaWords) and its buffer's words (header, slots,
+ * arena). Pure: partition allocation and option validation compute the same numbers.
+ */
+export function initialPartitionSize(initialCapacity: number): { cap: number; arena: number; words: number } {
+  const cap = Math.max(8, 2 ** Math.ceil(Math.log2(initialCapacity)));
+  const arena = Math.max(kMinArenaWords, cap * 8);
+  return { cap, arena, words: kHeaderWords + cap * kSlotWords + arena };
+}
 
 // ── Entry blobs ────────────────────────────────────────────────────────────────────────────────
 export const kBlobHash = 0;
