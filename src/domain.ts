@@ -1,17 +1,53 @@
 /**
- * Process ids and thread incarnations.
+ * Process ids, thread incarnations and the thread-slot state machine.
  *
- * A domain is one shared buffer that every registry of a process tree points at. Each thread that
- * writes claims a thread slot and gets an incarnation: `inc = gen << 10 | slot`, where `gen` comes from
- * a domain-wide counter, so an incarnation is never reused (no ABA) until 2^22 thread starts. A pid is
- * `inc * 2^21 + local`: local 0 is the thread's own process; the actor runtime hands out further ones.
+ * A domain is one shared buffer that every registry of a process tree points at (layout in
+ * layout.ts). Each thread that writes claims a thread slot and gets an incarnation:
+ * `inc = gen << 10 | slot`, where `gen` comes from a domain-wide counter, so an incarnation is not
+ * reused until 2^22 − 1 further thread starts in the domain. A pid is `inc * 2^21 + local`: local 0 is
+ * the thread's own process; the actor runtime hands out further ones.
  *
- * Liveness is one word per slot: `live` holds the incarnation while the thread is alive and 0 once it
- * is declared dead. A thread is declared dead only after it has stopped (its `'exit'` was seen, or it
- * was terminated), so whoever observes a dead owner may repair what it left behind.
+ * ## Thread-slot state machine
  *
- * The main thread's domain is published with `setEnvironmentData`, so workers started afterwards share
- * it without being told; a worker started earlier adopts the domain of the first handle it attaches.
+ * The state word is `threadId << 3 | code`. Every transition is one CAS on it, so exactly one thread
+ * makes each transition, and the word always names the thread the slot belongs to.
+ *
+ * ```
+ *            claim (the thread itself)          publish (the thread itself)
+ *   Free ───────────────────────────► Claiming ──────────────────────────► Alive ───┐
+ *    ▲                                   │                                   │     │ fence (coordinator:
+ *    │ free (reaper: exit seen)          │                                   │     │ stalled, supervisor
+ *    ├───────────────────────────────────┘                                   │     ▼ did not stop it)
+ *    │                                                   stopped (reaper:    │   Fenced
+ *    │ swept (coordinator, after every registry          exit seen)          │     │
+ *    │ was swept of it; or the reaper when no     ◄──────────────────────────┘     │ stopped (reaper)
+ *    └──────────── coordinator runs) ─────────── Dead ◄──────────────────────────────┘
+ * ```
+ *
+ * | state    | `live` | what it means                                     | lock of this inc        |
+ * |----------|--------|---------------------------------------------------|-------------------------|
+ * | Free     | 0      | no thread                                         | —                       |
+ * | Claiming | 0      | a thread is setting the slot up; owns nothing yet | never held              |
+ * | Alive    | inc    | running; its entries are visible                  | waited for              |
+ * | Fenced   | 0      | declared stalled but maybe still running: entries | waited for (never taken |
+ * |          |        | hidden, new writes refused, unique keys taken over | over: it may still write)|
+ * | Dead     | 0      | known to have stopped; entries await the sweep     | recovered by any waiter |
+ *
+ * **The rule** (applied in one place, `PartitionLock.recover`): a lock, or a `lock()` entry, of an
+ * incarnation is taken over only once the incarnation is *stopped* (`isStopped`): Dead, or its slot
+ * has moved on. A thread is known to have stopped only when its `'exit'` was seen by the thread that
+ * created it (`supervise`, or the automatic watch in watch.ts; Node stops a thread's own workers
+ * before its `'exit'` fires, so their slots follow). A fenced thread that never stops keeps its locks:
+ * writers to that partition time out with a clear error rather than corrupt it.
+ *
+ * **Kills between steps** (any thread may be terminated between two statements):
+ * - claim: between the CAS and the `Alive` CAS, the slot is Claiming and names the thread, so its
+ *   reaper frees it. Between `Alive` and `live`, the reaper finds Alive and declares it Dead.
+ * - fence / stopped: the state CAS decides; `live` is cleared one step later. A declarer killed in
+ *   between leaves `live` set on a Fenced or Dead slot: `repair` (run by the coordinator every round)
+ *   clears it.
+ * - swept: a kill after the CAS to Free only leaves the `swept` statistic one behind; `sync()` does
+ *   not read counters, it waits for the slots it saw Dead to move on.
  *
  * @module
  */
@@ -19,12 +55,25 @@ import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
 import { CapacityError, RosterError, TimeoutError } from './errors.js';
 import {
-  kDCoordinator, kDDeclared, kDGen, kDHeartbeatMs, kDId, kDMagic, kDSwept, kTThreadId, kDVersion, kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreads, kStateAlive,
-  kStateDead, kStateFree, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTReason, kTState, kThreadSlotBits, threadBase,
+  kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
+  kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
+  kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
+  kThreadSlotBits, threadBase,
 } from './layout.js';
 import type { Pid } from './types.js';
 
 const kEnvKey = 'roster.domain';
+const kEnvParent = 'roster.parent';
+
+/**
+ * The thread that created this one, if it had loaded Roster (read before this thread overwrites it
+ * for its own children). Threads record it in their slot so that a parent's exit stops them too.
+ */
+const parentTid: number = (() => {
+  const p = getEnvironmentData(kEnvParent);
+  setEnvironmentData(kEnvParent, threadId);
+  return typeof p === 'number' ? p : -1;
+})();
 
 /** Builds a pid from an incarnation and a local process index. */
 export function makePid(inc: number, local: number): Pid {
@@ -55,6 +104,14 @@ export function incSlot(inc: number): number {
 export const kReasons = ['unknown', 'exit', 'error', 'terminated', 'out_of_memory', 'stalled'] as const;
 export type DeathReason = (typeof kReasons)[number];
 
+/** A dead incarnation awaiting its sweep. */
+export interface DeadThread {
+  readonly inc: number;
+  readonly reason: DeathReason;
+}
+
+const word = (tid: number, code: number): number => (tid << kStateBits) | code;
+
 /**
  * One process tree's liveness table. Instances are per thread; the buffer is shared.
  */
@@ -62,6 +119,7 @@ export class Domain {
   readonly sab: SharedArrayBuffer;
   readonly i32: Int32Array;
   #inc = 0;
+  #base = -1;
 
   private constructor(sab: SharedArrayBuffer) {
     this.sab = sab;
@@ -81,6 +139,13 @@ export class Domain {
     return Domain.adopt(sab);
   }
 
+  /** This thread's domain if it has one (or inherited one), without creating a new one. */
+  static existing(): Domain | undefined {
+    if (current !== undefined) return current;
+    const inherited = getEnvironmentData(kEnvKey);
+    return inherited instanceof SharedArrayBuffer ? Domain.adopt(inherited) : undefined;
+  }
+
   /**
    * Makes `sab` this thread's domain (the first handle attached by a thread decides). Throws if the
    * thread already belongs to another domain: pids of two domains cannot be told apart.
@@ -94,8 +159,8 @@ export class Domain {
       );
     }
     const i32 = new Int32Array(sab);
-    if (i32.length < kDomainWords || Atomics.load(i32, kDMagic) !== kDomainMagic) {
-      throw new RosterError('ROSTER_ERR_DOMAIN', 'not a Roster domain buffer');
+    if (i32.length < kDomainWords || Atomics.load(i32, kDMagic) !== kDomainMagic || Atomics.load(i32, kDVersion) !== kLayoutVersion) {
+      throw new RosterError('ROSTER_ERR_DOMAIN', 'not a Roster domain buffer of this version');
     }
     current = new Domain(sab);
     // Children started from now on inherit the domain.
@@ -118,15 +183,14 @@ export class Domain {
 
   #claim(): number {
     const i32 = this.i32;
+    if (threadId > kMaxThreadId) throw new CapacityError(`threadId ${threadId} is past the ${kMaxThreadId} a thread slot can name`);
     const start = threadId % kMaxThreads;
     for (let k = 0; k < kMaxThreads; k++) {
       const slot = (start + k) % kMaxThreads;
       const b = threadBase(slot);
-      // ORDER: the CAS on state claims the slot; only the claimer writes the other words until `live` is stored.
-      if (Atomics.compareExchange(i32, b + kTState, kStateFree, kStateAlive) !== kStateFree) continue;
-      // ORDER: threadId first, so a parent reaping this thread can free a half-made claim.
-      Atomics.store(i32, b + kTLive, 0);
-      Atomics.store(i32, b + kTThreadId, threadId);
+      // ORDER: the CAS claims the slot and names this thread in one step, so a reaper that sees this
+      // thread exit can always find (and free) a half-made claim.
+      if (Atomics.compareExchange(i32, b + kTState, kStateFree, word(threadId, kStateClaiming)) !== kStateFree) continue;
       let gen = (Atomics.add(i32, kDGen, 1) + 1) & ((1 << (32 - kThreadSlotBits)) - 1);
       if (gen === 0) gen = 1;
       const inc = (gen << kThreadSlotBits) | slot;
@@ -134,10 +198,13 @@ export class Domain {
       Atomics.store(i32, b + kTNextLocal, 1);
       Atomics.store(i32, b + kTReason, 0);
       Atomics.store(i32, b + kTHeartbeat, 0);
+      Atomics.store(i32, b + kTParent, parentTid);
+      Atomics.compareExchange(i32, b + kTState, word(threadId, kStateClaiming), word(threadId, kStateAlive));
       // ORDER: `live` last: once it is visible, the incarnation is fully set up.
       Atomics.store(i32, b + kTLive, inc);
       this.#inc = inc;
-      this.#startHeartbeat(b);
+      this.#base = b;
+      this.#startHeartbeat(b, inc);
       return inc;
     }
     throw new CapacityError(`more than ${kMaxThreads} live threads in one domain`);
@@ -145,19 +212,52 @@ export class Domain {
 
   /**
    * Beats from this thread's event loop, so the coordinator can tell a blocked loop from a busy one.
-   * The timer is unref'd: it never keeps a thread alive.
+   * The timer is unref'd: it never keeps a thread alive. It stops beating once the slot is no longer
+   * this incarnation's.
    */
-  #startHeartbeat(b: number): void {
+  #startHeartbeat(b: number, inc: number): void {
     const i32 = this.i32;
     const period = Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs;
-    const timer = setInterval(() => Atomics.add(i32, b + kTHeartbeat, 1), period);
+    const timer = setInterval(() => {
+      if (Atomics.load(i32, b + kTLast) === inc) Atomics.add(i32, b + kTHeartbeat, 1);
+      else clearInterval(timer);
+    }, period);
     timer.unref();
   }
 
-  /** True while incarnation `inc` has not been declared dead. Any thread; one atomic load. */
+  /**
+   * Beats once from code that waits synchronously (a partition lock, an announcement): a thread that
+   * waits is alive even though its event loop does not run. Calling thread only; one atomic add.
+   */
+  beat(): void {
+    if (this.#base >= 0) Atomics.add(this.i32, this.#base + kTHeartbeat, 1);
+  }
+
+  /** True while incarnation `inc` is Alive (neither fenced nor dead). Any thread; one atomic load. */
   isAlive(inc: number): boolean {
-    // ORDER: seq-cst load; a death declared before this load is seen.
+    // ORDER: seq-cst load; a fence or death declared before this load is seen.
     return Atomics.load(this.i32, threadBase(incSlot(inc)) + kTLive) === inc;
+  }
+
+  /**
+   * True once incarnation `inc` is known to have stopped running: its slot is Dead, or has moved on
+   * (freed, or claimed again). Only then may its partition locks or `lock()` entries be taken over.
+   * Any thread; two atomic loads.
+   */
+  isStopped(inc: number): boolean {
+    const b = threadBase(incSlot(inc));
+    const code = Atomics.load(this.i32, b + kTState) & kStateMask;
+    if (code !== kStateAlive && code !== kStateFenced) return true;
+    // ORDER: a slot moves on only through Dead → Free → Claiming, which rewrites `last`.
+    return Atomics.load(this.i32, b + kTLast) !== inc;
+  }
+
+  /** A description of `inc`'s state for error messages: 'alive', 'fenced (may still be running)', 'dead'. */
+  describe(inc: number): string {
+    const b = threadBase(incSlot(inc));
+    if (Atomics.load(this.i32, b + kTLast) !== inc) return 'gone';
+    const code = Atomics.load(this.i32, b + kTState) & kStateMask;
+    return code === kStateAlive ? 'alive' : code === kStateFenced ? 'fenced (it may still be running)' : code === kStateDead ? 'dead' : 'gone';
   }
 
   /** Allocates a new local process index for this thread (actor runtime). */
@@ -169,91 +269,164 @@ export class Domain {
   }
 
   /**
-   * Declares incarnation `inc` dead. Called by the thread that saw the owner stop (its Worker's
-   * `'exit'`), or by the coordinator as a last resort. Returns false if it was not alive. Every thread
-   * sees it at its next load; `sync()` then waits for its sweep.
+   * Fences incarnation `inc`: Alive → Fenced. Called by the coordinator when a stalled thread was not
+   * stopped by its supervisor. Its entries vanish from lookups and its next write is refused, but its
+   * locks stay held until it is known to have stopped. Returns false if it was not Alive.
    */
-  declareDead(inc: number, reason: DeathReason): boolean {
+  fence(inc: number): boolean {
     const i32 = this.i32;
     const b = threadBase(incSlot(inc));
-    // ORDER: the CAS makes exactly one declarer win; from here on every liveness check fails.
-    if (Atomics.compareExchange(i32, b + kTLive, inc, 0) !== inc) return false;
-    Atomics.store(i32, b + kTReason, Math.max(0, kReasons.indexOf(reason)));
-    Atomics.store(i32, b + kTState, kStateDead);
-    // ORDER: counted after the state store, so a sweeper woken by this count finds the slot dead.
-    Atomics.add(i32, kDDeclared, 1);
-    Atomics.notify(i32, kDDeclared);
+    const st = Atomics.load(i32, b + kTState);
+    if ((st & kStateMask) !== kStateAlive || Atomics.load(i32, b + kTLast) !== inc) return false;
+    // ORDER: the state CAS decides; `live` is cleared after it (repair() finishes a killed fencer's job).
+    if (Atomics.compareExchange(i32, b + kTState, st, (st & ~kStateMask) | kStateFenced) !== st) return false;
+    Atomics.store(i32, b + kTReason, kReasons.indexOf('stalled'));
+    Atomics.compareExchange(i32, b + kTLive, inc, 0);
+    Atomics.add(i32, kDFenced, 1);
     return true;
   }
 
   /**
-   * Called when the thread `tid` has stopped: declares its incarnation dead, or frees a slot whose claim
-   * it never finished (it can own nothing then). Returns the incarnation declared, or 0.
+   * Called when the thread `tid` has stopped (its Worker's `'exit'` was seen): a half-made claim is
+   * freed, an Alive or Fenced incarnation becomes Dead, and so, transitively, do the threads it
+   * created (Node stops them before the parent's `'exit'`). Without a coordinator the slot is freed
+   * at once (nothing would sweep it; its entries stay hidden and are replaced or swept later).
+   * Returns the incarnations declared dead.
    */
-  reap(tid: number, reason: DeathReason): number {
-    const i32 = this.i32;
-    let declared = 0;
-    for (let slot = 0; slot < kMaxThreads; slot++) {
-      const b = threadBase(slot);
-      if (Atomics.load(i32, b + kTThreadId) !== tid || Atomics.load(i32, b + kTState) !== kStateAlive) continue;
-      const inc = Atomics.load(i32, b + kTLive);
-      if (inc !== 0 && this.declareDead(inc, reason)) declared = inc;
-      else if (inc === 0) Atomics.compareExchange(i32, b + kTState, kStateAlive, kStateFree);
+  reap(tid: number, reason: DeathReason): number[] {
+    const declared: number[] = [];
+    const queue = [tid];
+    const seen = new Set<number>();
+    while (queue.length > 0) {
+      const t = queue.pop() as number;
+      if (seen.has(t)) continue;
+      seen.add(t);
+      for (let slot = 0; slot < kMaxThreads; slot++) {
+        const b = threadBase(slot);
+        const st = Atomics.load(this.i32, b + kTState);
+        if (st >>> kStateBits === t) {
+          const inc = this.#stopped(b, st, t === tid ? reason : 'terminated');
+          if (inc !== 0) declared.push(inc);
+        }
+        if (t !== -1 && Atomics.load(this.i32, b + kTParent) === t && (st & kStateMask) !== kStateFree) queue.push(st >>> kStateBits);
+      }
     }
     return declared;
   }
 
-  /** The live incarnation claimed by the thread with `threadId`, or 0. */
-  incOfThread(tid: number): number {
-    for (let slot = 0; slot < kMaxThreads; slot++) {
-      const b = threadBase(slot);
-      const inc = Atomics.load(this.i32, b + kTLive);
-      if (inc !== 0 && Atomics.load(this.i32, b + kTThreadId) === tid) return inc;
+  /** One slot of a stopped thread: Claiming → Free, Alive/Fenced → Dead. Returns the inc declared, or 0. */
+  #stopped(b: number, st: number, reason: DeathReason): number {
+    const i32 = this.i32;
+    const code = st & kStateMask;
+    if (code === kStateClaiming) {
+      // It never finished claiming, so it owns nothing.
+      Atomics.compareExchange(i32, b + kTState, st, kStateFree);
+      return 0;
     }
-    return 0;
+    if (code !== kStateAlive && code !== kStateFenced) return 0;
+    const inc = Atomics.load(i32, b + kTLast);
+    if (Atomics.compareExchange(i32, b + kTState, st, (st & ~kStateMask) | kStateDead) !== st) return 0;
+    // A fenced thread keeps 'stalled' as its reason.
+    if (code === kStateAlive) Atomics.store(i32, b + kTReason, Math.max(0, kReasons.indexOf(reason)));
+    Atomics.compareExchange(i32, b + kTLive, inc, 0);
+    // ORDER: counted after the state store, so a sweeper woken by this count finds the slot dead.
+    Atomics.add(i32, kDDeclared, 1);
+    if (!this.#coordinated(inc)) this.#free(b, inc);
+    Atomics.notify(i32, kDDeclared);
+    return inc;
   }
 
-  /** Dead incarnations whose sweep has not completed. */
-  deadUnswept(): Array<{ inc: number; reason: DeathReason }> {
-    const out: Array<{ inc: number; reason: DeathReason }> = [];
+  /** True while a coordinator other than `inc` runs (or starts), which will sweep and free dead slots. */
+  #coordinated(inc: number): boolean {
+    const c = this.coordinator();
+    return c === kCoordStarting || (c !== 0 && c !== inc && !this.isStopped(c));
+  }
+
+  /** Frees every Dead slot without sweeping it (the coordinator stopped; a later one sweeps by liveness). */
+  freeUnswept(): void {
+    for (const d of this.deadUnswept()) this.#free(threadBase(incSlot(d.inc)), d.inc);
+  }
+
+  /** Clears `live` of Fenced and Dead slots whose declarer was killed before it did. Coordinator; one scan. */
+  repair(): void {
     for (let slot = 0; slot < kMaxThreads; slot++) {
       const b = threadBase(slot);
-      if (Atomics.load(this.i32, b + kTState) !== kStateDead) continue;
+      const code = Atomics.load(this.i32, b + kTState) & kStateMask;
+      if (code !== kStateFenced && code !== kStateDead) continue;
+      const live = Atomics.load(this.i32, b + kTLive);
+      if (live !== 0) Atomics.compareExchange(this.i32, b + kTLive, live, 0);
+    }
+  }
+
+  /** Dead incarnations whose sweep has not completed (their `live` already cleared). */
+  deadUnswept(): DeadThread[] {
+    const out: DeadThread[] = [];
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      if ((Atomics.load(this.i32, b + kTState) & kStateMask) !== kStateDead || Atomics.load(this.i32, b + kTLive) !== 0) continue;
       out.push({ inc: Atomics.load(this.i32, b + kTLast), reason: kReasons[Atomics.load(this.i32, b + kTReason)] ?? 'unknown' });
     }
     return out;
   }
 
-  /** Marks the sweep of dead `inc` complete: frees its slot for a new incarnation and wakes `sync()`. */
+  /** Fenced incarnations (declared stalled, not yet known to have stopped). */
+  fenced(): number[] {
+    const out: number[] = [];
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      const b = threadBase(slot);
+      if ((Atomics.load(this.i32, b + kTState) & kStateMask) === kStateFenced) out.push(Atomics.load(this.i32, b + kTLast));
+    }
+    return out;
+  }
+
+  /** Marks the sweep of dead `inc` complete: Dead → Free, so the slot can serve a new thread. Coordinator. */
   swept(inc: number): void {
+    this.#free(threadBase(incSlot(inc)), inc);
+  }
+
+  #free(b: number, inc: number): void {
     const i32 = this.i32;
-    const b = threadBase(incSlot(inc));
-    if (Atomics.load(i32, b + kTLast) !== inc) return;
-    if (Atomics.compareExchange(i32, b + kTState, kStateDead, kStateFree) !== kStateDead) return;
+    const st = Atomics.load(i32, b + kTState);
+    if ((st & kStateMask) !== kStateDead || Atomics.load(i32, b + kTLast) !== inc) return;
+    if (Atomics.compareExchange(i32, b + kTState, st, kStateFree) !== st) return;
     Atomics.add(i32, kDSwept, 1);
     Atomics.notify(i32, kDSwept);
   }
 
-  /** Counters: deaths declared and swept so far. */
-  deaths(): { declared: number; swept: number } {
-    return { declared: Atomics.load(this.i32, kDDeclared), swept: Atomics.load(this.i32, kDSwept) };
+  /** Statistics: deaths declared and swept, and threads fenced, so far. */
+  deaths(): { declared: number; swept: number; fenced: number } {
+    return {
+      declared: Atomics.load(this.i32, kDDeclared),
+      swept: Atomics.load(this.i32, kDSwept),
+      fenced: Atomics.load(this.i32, kDFenced),
+    };
   }
 
   /**
-   * Resolves once every death declared before the call has been swept (Elixir's `:sync`). Any thread;
-   * waits with `Atomics.waitAsync`, never blocking the event loop. Rejects after `timeoutMs`.
+   * Resolves once every thread that was Dead at the call has been swept (its slot moved on): Elixir's
+   * `:sync`. Any thread; waits with `Atomics.waitAsync` (and a ref'd timer, so the process stays up),
+   * never blocking the event loop. Rejects with `TimeoutError` after `timeoutMs`.
    */
   async sync(timeoutMs = 10_000): Promise<void> {
     const i32 = this.i32;
-    const target = Atomics.load(i32, kDDeclared);
+    const pending = this.deadUnswept().map((d) => d.inc);
+    for (let slot = 0; slot < kMaxThreads; slot++) {
+      // Deaths still clearing `live` count too: they were declared before the call.
+      const b = threadBase(slot);
+      if ((Atomics.load(i32, b + kTState) & kStateMask) === kStateDead && Atomics.load(i32, b + kTLive) !== 0) pending.push(Atomics.load(i32, b + kTLast));
+    }
     const deadline = Date.now() + timeoutMs;
+    const waiting = (inc: number): boolean => {
+      const b = threadBase(incSlot(inc));
+      return (Atomics.load(i32, b + kTState) & kStateMask) === kStateDead && Atomics.load(i32, b + kTLast) === inc;
+    };
     for (;;) {
       const swept = Atomics.load(i32, kDSwept);
-      if (swept - target >= 0) return;
-      if (Date.now() > deadline) throw new TimeoutError(`sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
-      // ORDER: sleeps only while kDSwept is unchanged; swept() bumps it, then notifies.
-      const r = Atomics.waitAsync(i32, kDSwept, swept, 50);
-      if (r.async) await r.value;
+      if (!pending.some(waiting)) return;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new TimeoutError(`sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
+      // ORDER: sleeps only while kDSwept is unchanged; every Dead → Free bumps it, then notifies.
+      await waitFor(i32, kDSwept, swept, Math.min(left, 50));
     }
   }
 
@@ -263,26 +436,69 @@ export class Domain {
     Atomics.store(this.i32, kDCoordinator, coordinator);
   }
 
-  /** This thread's slot heartbeat and the inc-by-slot table, for the coordinator's stall check. */
+  /** Live incarnations with their thread and heartbeat, for the coordinator's stall check. */
   heartbeats(): Array<{ inc: number; threadId: number; beat: number }> {
     const out: Array<{ inc: number; threadId: number; beat: number }> = [];
     for (let slot = 0; slot < kMaxThreads; slot++) {
       const b = threadBase(slot);
       const inc = Atomics.load(this.i32, b + kTLive);
       if (inc === 0) continue;
-      out.push({ inc, threadId: Atomics.load(this.i32, b + kTThreadId), beat: Atomics.load(this.i32, b + kTHeartbeat) });
+      const tid = Atomics.load(this.i32, b + kTState) >>> kStateBits;
+      out.push({ inc, threadId: tid, beat: Atomics.load(this.i32, b + kTHeartbeat) });
     }
     return out;
   }
 
-  /** Incarnation of the running coordinator, or 0. */
+  /** Incarnation of the running coordinator, kCoordStarting while one starts, or 0. */
   coordinator(): number {
     return Atomics.load(this.i32, kDCoordinator);
+  }
+
+  /**
+   * Claims the coordinator role for a start: 0 (or a stopped coordinator) → kCoordStarting. Returns
+   * false if a coordinator runs or is starting. Any thread; one CAS.
+   */
+  claimCoordinator(): boolean {
+    for (;;) {
+      const c = this.coordinator();
+      if (c !== 0 && (c === kCoordStarting || !this.isStopped(c))) return false;
+      if (Atomics.compareExchange(this.i32, kDCoordinator, c, kCoordStarting) === c) return true;
+    }
+  }
+
+  /** Gives up the coordinator role held by `inc` (or a failed start): back to 0. */
+  releaseCoordinator(inc: number): void {
+    Atomics.compareExchange(this.i32, kDCoordinator, inc, 0);
+  }
+
+  /** Counts a registry opened (+1) or closed (−1) in this domain; the coordinator waits until it knows each. */
+  registryOpened(delta: 1 | -1): void {
+    Atomics.add(this.i32, kDRegistries, delta);
+  }
+
+  /** Registries open in this domain. */
+  registriesOpen(): number {
+    return Atomics.load(this.i32, kDRegistries);
   }
 
   /** The domain's id (random, shared by every thread's view of it). */
   get id(): number {
     return Atomics.load(this.i32, kDId);
+  }
+}
+
+/**
+ * Waits until `i32[index] !== value` or `ms` pass, without blocking the event loop. A ref'd timer runs
+ * alongside: `Atomics.waitAsync` timeouts alone do not keep Node's event loop alive.
+ */
+export async function waitFor(i32: Int32Array, index: number, value: number, ms: number): Promise<void> {
+  const r = Atomics.waitAsync(i32, index, value, ms);
+  if (!r.async) return;
+  const keep = setTimeout(() => undefined, ms + 10);
+  try {
+    await r.value;
+  } finally {
+    clearTimeout(keep);
   }
 }
 
@@ -294,3 +510,16 @@ function sameBuffer(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
   // Two SharedArrayBuffer objects for one memory carry the same random domain id.
   return Atomics.load(new Int32Array(a), kDId) === Atomics.load(new Int32Array(b), kDId);
 }
+
+/**
+ * Every Worker created by a thread that loaded Roster is watched: its `'exit'` declares its thread,
+ * and the threads it created, dead. No `supervise()` call is needed for that (it adds stall checks and
+ * precise reasons), so pool workers that a pool terminates are swept too. The listener does not keep
+ * the worker or the process alive and does not touch `'error'`.
+ */
+process.on('worker', (worker) => {
+  const tid = worker.threadId;
+  worker.once('exit', (code: number) => {
+    Domain.existing()?.reap(tid, code === 0 ? 'exit' : 'terminated');
+  });
+});

@@ -41,19 +41,22 @@
  *
  * ```
  *  header line (16 words): magic, version, gen counter, random domain id, deaths declared,
- *  deaths swept, heartbeat ms, coordinator incarnation
+ *  deaths swept, heartbeat ms, coordinator incarnation, registries open, fences
  *  thread slots: kMaxThreads × 16 words (one cache line each):
- *   ┌──────┬──────┬───────┬───────────┬───────────┬────────┬──────────┬──────────┐
- *   │ live │ last │ state │ heartbeat │ nextLocal │ reason │ threadId │ reserved │
- *   └──────┴──────┴───────┴───────────┴───────────┴────────┴──────────┴──────────┘
+ *   ┌──────┬──────┬────────────────┬───────────┬───────────┬────────┬────────────┬──────────┐
+ *   │ live │ last │ state          │ heartbeat │ nextLocal │ reason │ parent tid │ reserved │
+ *   │      │      │ tid << 3 | code│           │           │        │            │          │
+ *   └──────┴──────┴────────────────┴───────────┴───────────┴────────┴────────────┴──────────┘
  * ```
- * `live` holds the incarnation while the thread is alive and 0 once it is declared dead, so a liveness
- * check is one load. `last` keeps the incarnation after death, for sweeping.
+ * `live` holds the incarnation while the thread is alive and 0 once it is fenced or declared dead, so
+ * a liveness check is one load. `last` keeps the incarnation after death, for sweeping. The state word
+ * carries the owning thread's `threadId` with the state code, so one CAS claims a slot *and* names
+ * its thread (see the state machine in domain.ts).
  *
  * @module
  */
 
-export const kLayoutVersion = 1;
+export const kLayoutVersion = 2;
 export const kPartitionMagic = 0x52535450; // 'RSTP'
 export const kDomainMagic = 0x5253544d; // 'RSTM'
 
@@ -182,28 +185,41 @@ export const kDMagic = 0;
 export const kDVersion = 1;
 export const kDGen = 2;
 export const kDId = 3;
-/** Deaths declared so far, and deaths fully swept: `sync()` waits for swept ≥ declared. */
+/** Deaths declared so far, and deaths fully swept (statistics; `sync()` reads the slots themselves). */
 export const kDDeclared = 4;
 export const kDSwept = 5;
 /** Heartbeat period in ms, set by the coordinator (threads read it when they start beating). */
 export const kDHeartbeatMs = 6;
-/** Incarnation of the running coordinator, or 0. */
+/** Incarnation of the running coordinator; kCoordStarting while one starts; 0 when none runs. */
 export const kDCoordinator = 7;
+/** Registries open in this domain: the coordinator marks deaths swept only once it knows them all. */
+export const kDRegistries = 8;
+/** Threads fenced by the coordinator so far (declared stalled while possibly still running). */
+export const kDFenced = 9;
+/** kDCoordinator while `Coordinator.start` is starting the thread. */
+export const kCoordStarting = -1;
 export const kDThreadWords = 16;
 export const kTLive = 0;
 export const kTLast = 1;
+/** `threadId << kStateBits | state code`: one word, so one CAS both claims a slot and names its thread. */
 export const kTState = 2;
 export const kTHeartbeat = 3;
 export const kTNextLocal = 4;
 export const kTReason = 5;
-/** The `threadId` of the thread that claimed the slot (so a parent can map a Worker to it). */
-export const kTThreadId = 6;
+/** The `threadId` of the thread that created this one (if it had loaded Roster), or -1. */
+export const kTParent = 6;
 export const kDomainWords = kDomainHeaderWords + kMaxThreads * kDThreadWords;
 
-/** Thread slot states. */
+/** Thread slot state codes (low kStateBits bits of kTState); the state machine is in domain.ts. */
+export const kStateBits = 3;
+export const kStateMask = (1 << kStateBits) - 1;
 export const kStateFree = 0;
-export const kStateAlive = 1;
-export const kStateDead = 2;
+export const kStateClaiming = 1;
+export const kStateAlive = 2;
+export const kStateFenced = 3;
+export const kStateDead = 4;
+/** Largest threadId a slot's state word can carry. */
+export const kMaxThreadId = 2 ** (31 - kStateBits) - 1;
 
 /** Word offset of a thread slot in the domain buffer. */
 export function threadBase(slot: number): number {

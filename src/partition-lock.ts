@@ -2,15 +2,20 @@
  * The partition lock, between the read side (partition-read.ts) and the write side (table.ts).
  *
  * The lock word holds the writer's incarnation, never 0. `begin` takes it (spinning briefly, then
- * waiting on the word in 20 ms steps and re-checking the owner's liveness) and fences: a thread already
- * declared dead may not write. `end` closes the modification seqlock if the write changed slots and
- * releases. A lock whose owner was declared dead is recovered by exactly one caller (`recover`): the
- * owner is known to have stopped (see domain.ts), a slot is always its before- or after-image, and the
- * counters are recomputed from the slots.
+ * waiting on the word in 20 ms steps, beating this thread's heartbeat meanwhile) and refuses a thread
+ * that was fenced or declared dead. `end` closes the modification seqlock if the write changed slots
+ * and releases.
+ *
+ * **Recovery rule** (domain.ts): a lock is taken from its holder only once the holder is known to
+ * have *stopped* — never because it was merely fenced — and only in `recover`. A stopped writer left
+ * every slot at its before- or after-image (a slot store is one word), so recovery recomputes the
+ * counters from the slots, closes the modification counter, and releases. A holder that is alive or
+ * fenced is waited for at most kLockWaitMs; then the write fails with `TimeoutError` before changing
+ * anything. Since nobody takes a lock from a running thread, a writer's stores need no fencing.
  *
  * @module
  */
-import { StaleIncarnationError, TimeoutError } from './errors.js';
+import { RosterError, StaleIncarnationError, TimeoutError } from './errors.js';
 import {
   kBlobOwnerInc, kEmpty, kHArenaTop, kHChange, kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp,
   kHIntentSlot, kHLive, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
@@ -34,12 +39,20 @@ export function setCrashHook(fn: ((point: string) => void) | null): void {
 
 const kSpins = 64;
 const kWaitMs = 20;
+/**
+ * The longest a write waits for a partition lock held by a thread that is alive or fenced but not
+ * known to have stopped. Healthy writers hold it for microseconds; a longer hold means the holder is
+ * stalled, or died in a way its creating thread has not yet reported (it reports from its event loop,
+ * which may be the very loop this wait blocks).
+ */
+export const kLockWaitMs = 2000;
+
 /** A partition's lock and its recovery. Extended by `Table` (table.ts). */
 export class PartitionLock extends PartitionReader {
   /**
-   * Takes the partition lock for incarnation `me`. Spins briefly, then waits on the lock word with a
-   * timeout and re-checks the owner: a lock whose owner was declared dead is recovered here (the
-   * owner is known to have stopped, see domain.ts), so a waiter never waits for a dead thread.
+   * Takes the partition lock for incarnation `me`. Spins briefly, then waits on the lock word in
+   * 20 ms steps, re-checking the owner: a lock whose owner is known to have stopped is recovered here.
+   * Throws `TimeoutError` after kLockWaitMs.
    */
   private acquire(me: number): void {
     const i32 = this.i32;
@@ -50,24 +63,42 @@ export class PartitionLock extends PartitionReader {
     }
     Atomics.add(i32, kHLockWaiters, 1);
     try {
-      for (let waited = 0; ; ) {
+      const start = Date.now();
+      for (;;) {
         const owner = Atomics.load(i32, kHLock);
         if (owner === 0) {
           if (Atomics.compareExchange(i32, kHLock, 0, me) === 0) return;
           continue;
         }
-        if (owner === me) throw new Error('roster: partition lock is not reentrant');
-        if (!this.domain.isAlive(owner)) {
-          this.recover(owner);
-          continue;
-        }
+        if (owner === me) throw new RosterError('ROSTER_ERR_REENTRANT', 'partition lock is not reentrant');
+        if (this.recover(owner) !== null) continue;
+        // A thread that waits is alive: keep its heartbeat moving while its event loop cannot.
+        this.domain.beat();
         // ORDER: waits only while the word still holds `owner`; release stores 0 and notifies.
-        if (Atomics.wait(i32, kHLock, owner, kWaitMs) === 'timed-out') waited += kWaitMs;
-        if (waited > 60_000) throw new TimeoutError('partition lock held by a live thread for over 60 s');
+        Atomics.wait(i32, kHLock, owner, kWaitMs);
+        if (Date.now() - start > kLockWaitMs && Atomics.load(i32, kHLock) === owner) {
+          throw new TimeoutError(
+            `partition lock held for over ${kLockWaitMs} ms by a thread that is ${this.domain.describe(owner)} and not known to ` +
+              'have stopped; nothing was written (retry once its exit is seen)',
+          );
+        }
       }
     } finally {
       Atomics.sub(i32, kHLockWaiters, 1);
     }
+  }
+
+  /**
+   * Takes the lock only if that needs no waiting (recovering it from a stopped owner counts as no
+   * waiting). Returns the incarnation to pass to `end`, or 0 if the lock is busy. The coordinator's
+   * way in: it must never block on a lock, since it is the one who frees them.
+   */
+  protected tryBegin(): number {
+    const me = this.domain.inc;
+    const owner = Atomics.load(this.i32, kHLock);
+    if (owner !== 0) this.recover(owner);
+    if (Atomics.compareExchange(this.i32, kHLock, 0, me) !== 0) return 0;
+    return this.#entered(me);
   }
 
   protected release(me: number): void {
@@ -80,16 +111,22 @@ export class PartitionLock extends PartitionReader {
   }
 
   /**
-   * Takes the lock and fences: a thread whose incarnation was declared dead may not write. Returns the
-   * incarnation to pass to `end`. Every write is `const me = this.begin(); try { … } finally { this.end(me) }`.
+   * Takes the lock (waiting at most kLockWaitMs) and refuses a thread that was fenced or declared dead.
+   * Returns the incarnation to pass to `end`. Every write is
+   * `const me = this.begin(); try { … } finally { this.end(me) }`.
    */
   protected begin(): number {
     const me = this.domain.inc;
     this.acquire(me);
+    return this.#entered(me);
+  }
+
+  /** Just after taking the lock: refuses a fenced or dead thread, and syncs views with the epoch. */
+  #entered(me: number): number {
     if (crashHook !== null) crashHook('locked');
     if (!this.domain.isAlive(me)) {
       this.release(me);
-      throw new StaleIncarnationError('this thread was declared dead; its writes are rejected');
+      throw new StaleIncarnationError('this thread was fenced or declared dead; its writes are refused');
     }
     const e = Atomics.load(this.i32, kHEpoch);
     if (e !== this.epoch) this.sync(e);
@@ -123,17 +160,19 @@ export class PartitionLock extends PartitionReader {
   }
 
   /**
-   * Recovers the lock of a dead owner: exactly one caller wins the CAS from the dead incarnation to its
-   * own, reads the dead writer's intent, and settles it. A slot store is a single word, so the slot is
-   * already its before-image ('back': the write never happened) or its after-image ('forward': it
-   * did); a rebuild that did not reach its epoch switch is discarded ('back'). What may be half-done
-   * is the counters: they are recomputed from the active bank's slots. Then the lock is released and
-   * the waiters woken. Returns the outcome, or null if another caller recovered (or nobody needed to).
+   * Recovers the lock held by `owner` if, and only if, `owner` is known to have stopped (the rule in
+   * domain.ts). Exactly one caller wins the CAS from the stopped incarnation to its own, reads the dead
+   * writer's intent, and settles it. A slot store is a single word, so the slot is already its
+   * before-image ('back': the write never happened) or its after-image ('forward': it did); a rebuild
+   * that did not reach its epoch switch is discarded ('back'). What may be half-done is the counters:
+   * they are recomputed from the active bank's slots. Then the lock is released and the waiters woken.
+   * Returns the outcome, or null if `owner` may still run, or another caller recovered first.
    */
-  recover(deadInc: number): 'none' | 'back' | 'forward' | null {
+  recover(owner: number): 'none' | 'back' | 'forward' | null {
+    if (!this.domain.isStopped(owner)) return null;
     const me = this.domain.inc;
     // ORDER: the CAS makes exactly one recoverer.
-    if (Atomics.compareExchange(this.i32, kHLock, deadInc, me) !== deadInc) return null;
+    if (Atomics.compareExchange(this.i32, kHLock, owner, me) !== owner) return null;
     try {
       this.sync(Atomics.load(this.i32, kHEpoch));
       // After sync: the dead writer may have grown the buffer, and sync refreshed the views.
@@ -194,16 +233,5 @@ export class PartitionLock extends PartitionReader {
     // ORDER: bump, then check for waiters; a waiter registers before it re-reads the counter.
     Atomics.add(i32, kHChange, 1);
     if (Atomics.load(i32, kHChangeWaiters) > 0) Atomics.notify(i32, kHChange);
-  }
-
-  /**
-   * Fencing, just before a slot store: the lock must still be ours. It stops being ours only if this
-   * thread was declared dead while stalled inside the write and a recoverer took the lock over; the
-   * write is then abandoned instead of racing the recoverer.
-   */
-  protected fence(): void {
-    if (Atomics.load(this.i32, kHLock) !== this.domain.inc) {
-      throw new StaleIncarnationError('this thread was declared dead during a write; the write was abandoned');
-    }
   }
 }

@@ -7,19 +7,20 @@
  *
  * @module
  */
-import { encodeKeyBytes, encodeValue } from './codec.js';
-import { Domain, incSlot, makePid, pidInc, pidLocal, isPid } from './domain.js';
-import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { decodeSerialized, encodeKeyBytes, encodeValue, type EncodedValue } from './codec.js';
+import { announce, forget, remember } from './control.js';
+import { Domain, incSlot, makePid, pidInc, pidLocal, isPid, type DeadThread } from './domain.js';
+import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, RosterError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
 import { KeyRef } from './key-ref.js';
 import { withLock } from './lock.js';
 import { kRowInc, kRowLocal, kRowPartition, kRowWords, LookupCache } from './lookup-cache.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
 import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
-import { kCAnnounced, kCClosed, kCSubscribers, kControlWords } from './layout.js';
+import { kCAnnounced, kCClosed, kCSubscribers, kControlWords, kCoordStarting, kValSerialized } from './layout.js';
 import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
 import { self } from './process.js';
-import { control, type ControlMessage } from './supervise.js';
 import { allocatePartition, kAnyOwner, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
 import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
@@ -30,12 +31,25 @@ import type {
 const kInHit = -1;
 const kNotFound = -2;
 
-/** Handles of registries this thread created and has not closed (handed to a coordinator started later). */
-const created = new Map<string, RegistryHandle>();
+/** `lock()` keys held by the current async context, per registry id: a nested `lock()` of one of them throws. */
+const heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
 
-/** Internal: handles of the registries this thread created. */
-export function createdHandles(): RegistryHandle[] {
-  return [...created.values()];
+/** Internal hooks, set in the class's static block (they reach private state; not exported by index.ts). */
+let sweepImpl: (reg: Registry, dead: readonly DeadThread[] | null) => boolean;
+let tablesImpl: (reg: Registry) => readonly Table[];
+
+/**
+ * Internal (coordinator): sweeps the entries of stopped owners from every table of `reg`, recovering
+ * locks of stopped holders on the way; `dead` lists the incarnations (their slots narrow the scan), or
+ * null for a full sweep by liveness. Never blocks. Returns false if a table was busy (retry later).
+ */
+export function sweepRegistry(reg: Registry, dead: readonly DeadThread[] | null): boolean {
+  return sweepImpl(reg, dead);
+}
+
+/** Internal (tests, tools): the partition tables of `reg`. */
+export function tablesOf(reg: Registry): readonly Table[] {
+  return tablesImpl(reg);
 }
 
 /** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
@@ -61,6 +75,8 @@ export class Registry {
   readonly #byPid: boolean;
   readonly #hit: Hit = { epoch: 0, slot: 0, off: 0, inc: 0, local: 0, serial: 0, value: undefined, modHi: -1, modLo: 0 };
   readonly #cache: LookupCache | null;
+  /** This instance's listen/subscribe receivers, released by close(). */
+  readonly #receivers = new Set<() => void>();
 
   private constructor(handle: RegistryHandle) {
     this.handle = handle;
@@ -104,22 +120,27 @@ export class Registry {
     };
     const reg = new Registry(handle);
     for (const [k, v] of o.meta) reg.putMeta(k, v);
-    created.set(handle.id, handle);
+    domain.registryOpened(1);
     reg.#announce(domain);
     return reg;
   }
 
   /**
-   * Tells a running coordinator about this registry, and waits (blocking, ≤ 5 s) until it knows it:
-   * otherwise a death declared in between could be marked swept before this registry was swept.
-   * Without a running coordinator, only posts (a coordinator started later in this thread gets it).
+   * Tells the coordinator about this registry and, if one runs, waits (blocking, beating this thread's
+   * heartbeat, ≤ 5 s) until it has swept and recorded it: otherwise a death declared in between could
+   * be marked swept before this registry was swept. A coordinator that is still starting learns of it
+   * when it greets every thread (control.ts); until then it marks no death swept.
    */
   #announce(domain: Domain): void {
-    control().postMessage({ type: 'registry', handle: this.handle } satisfies ControlMessage);
+    announce(this.handle);
     const coordinator = domain.coordinator();
-    if (coordinator === 0 || !domain.isAlive(coordinator) || coordinator === domain.inc) return;
+    if (coordinator === 0 || coordinator === kCoordStarting || !domain.isAlive(coordinator) || coordinator === domain.inc) return;
+    const deadline = Date.now() + 5000;
     // ORDER: the coordinator stores 1 (and notifies) after attaching and sweeping this registry.
-    Atomics.wait(this.#control, kCAnnounced, 0, 5000);
+    while (Atomics.load(this.#control, kCAnnounced) === 0 && Date.now() < deadline && domain.isAlive(coordinator)) {
+      domain.beat();
+      Atomics.wait(this.#control, kCAnnounced, 0, 20);
+    }
   }
 
   /**
@@ -127,7 +148,9 @@ export class Registry {
    * handle a thread attaches also decides its domain. Throws `UnknownRegistryError` for a non-handle.
    */
   static attach(handle: RegistryHandle): Registry {
-    return new Registry(checkHandle(handle));
+    const reg = new Registry(checkHandle(handle));
+    remember(reg.handle);
+    return reg;
   }
 
   #check(): void {
@@ -142,14 +165,21 @@ export class Registry {
   #prep(key: Key, q: KeyQuery = this.#q): KeyQuery {
     if (typeof key === 'string') {
       if (key.length * 2 > this.handle.maxKeyBytes) {
-        throw new KeyTooLargeError(`key is larger than maxKeyBytes (${this.handle.maxKeyBytes} bytes)`);
+        throw new KeyTooLargeError(`${this.name}: key is larger than maxKeyBytes (${this.handle.maxKeyBytes} bytes)`);
       }
       q.isString = true;
       q.str = key;
       q.hash = hashString(key);
       return q;
     }
-    const { bytes, len } = encodeKeyBytes(key, this.handle.maxKeyBytes);
+    let enc: { bytes: Uint8Array; len: number };
+    try {
+      enc = encodeKeyBytes(key, this.handle.maxKeyBytes);
+    } catch (err) {
+      if (err instanceof RosterError) err.message = `${this.name}: ${err.message}`;
+      throw err;
+    }
+    const { bytes, len } = enc;
     q.isString = false;
     q.bytes = bytes;
     q.len = len;
@@ -202,7 +232,7 @@ export class Registry {
     const pid = self();
     const holder = this.#tableFor(q, pid).insert(q, v, pidInc(pid), pidLocal(pid), this.#unique ? 'unique' : 'duplicate');
     if (holder !== null) return { ok: false, reason: 'already_registered', holder: makePid(holder.inc, holder.local) };
-    if (this.#hasListeners()) this.#emit({ type: 'register', registry: this.name, key, pid, value });
+    if (this.#hasListeners()) this.#emit({ type: 'register', registry: this.name, key, pid, value: stored(v, value) });
     return { ok: true, owner: pid };
   }
 
@@ -398,7 +428,8 @@ export class Registry {
    */
   keys(pid: Pid): Key[] {
     this.#check();
-    if (!isPid(pid)) throw new InvalidKeyError(`expected a pid, got: ${describe(pid)}`);
+    if (typeof pid !== 'number') throw new InvalidKeyError(`${this.name}: expected a pid, got: ${describe(pid)}`);
+    if (!isPid(pid)) return []; // a number no process ever had
     const inc = pidInc(pid);
     const local = pidLocal(pid);
     if (!this.#domain.isAlive(inc)) return [];
@@ -494,7 +525,15 @@ export class Registry {
   async lock<T>(lockKey: Key, fn: () => T | Promise<T>): Promise<T> {
     this.#check();
     if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
-    return withLock(this.#locks, this.#ownQuery(lockKey), self(), fn, () => this.#check());
+    const q = this.#ownQuery(lockKey);
+    const id = `${this.handle.id}\u0000${q.isString ? `s${q.str}` : `b${Buffer.from(q.bytes.subarray(0, q.len)).toString('base64')}`}`;
+    const held = heldLocks.getStore();
+    if (held?.has(id) === true) {
+      throw new RosterError('ROSTER_ERR_REENTRANT', `${this.name}: lock(${describe(lockKey)}) called again inside its own fn; lock() is not reentrant`);
+    }
+    const inner = new Set(held);
+    inner.add(id);
+    return withLock(this.#locks, q, self(), () => heldLocks.run(inner, fn), () => this.#check());
   }
 
   /** Receives events as the named listener `listener` (see the `listeners` option). Any thread. */
@@ -503,7 +542,16 @@ export class Registry {
     if (!this.handle.listeners.includes(listener)) {
       throw new InvalidOptionError(`${JSON.stringify(listener)} is not a listener of ${this.name}; listeners: ${this.handle.listeners.join(', ')}`);
     }
-    return receive(listenerChannel(this.handle.id, listener), handler);
+    return this.#track(receive(listenerChannel(this.handle.id, listener), handler));
+  }
+
+  /** Keeps `stop` so that `close()` releases it; returns a stop that also forgets it. */
+  #track(stop: () => void): () => void {
+    this.#receivers.add(stop);
+    return () => {
+      this.#receivers.delete(stop);
+      stop();
+    };
   }
 
   /** Subscribes to every event of this registry from now on (Roster's addition). Any thread. */
@@ -512,52 +560,95 @@ export class Registry {
     Atomics.add(this.#control, kCSubscribers, 1);
     const stop = receive(subscriberChannel(this.handle.id), handler);
     let on = true;
-    return () => {
+    return this.#track(() => {
       if (!on) return;
       on = false;
       stop();
       Atomics.sub(this.#control, kCSubscribers, 1);
-    };
-  }
-
-  /** Closes the registry for every thread: later calls throw `UnknownRegistryError`. */
-  close(): void {
-    Atomics.store(this.#control, kCClosed, 1);
-    created.delete(this.handle.id);
-    this.#sink.close();
+    });
   }
 
   /**
-   * Sweeps the entries of dead owners from every table of this registry: recovers any partition lock a
-   * dead incarnation holds, removes its entries, purges tombstones, and sends listeners an `unregister`
-   * event per removed entry and a `down` event per dead owner. Called by the coordinator's thread.
+   * Closes the registry for every thread: later calls anywhere throw `UnknownRegistryError`. Also
+   * releases what this instance holds in the calling thread (its `listen` and `subscribe` receivers
+   * and event channels), so a thread whose only remaining work was listening can exit. Idempotent.
    */
-  sweepDead(dead: ReadonlyArray<{ inc: number; reason: string }>): number {
-    const isDead = (inc: number): boolean => inc !== 0 && !this.#domain.isAlive(inc);
-    // With no list (a registry learned late), every table is checked entry by entry.
-    const slots = dead.length === 0 ? null : dead.map((d) => incSlot(d.inc));
+  close(): void {
+    // ORDER: one CAS, so the domain's open-registry count drops exactly once whoever closes.
+    if (Atomics.compareExchange(this.#control, kCClosed, 0, 1) === 0) this.#domain.registryOpened(-1);
+    forget(this.handle.id);
+    for (const stop of [...this.#receivers]) stop();
+    this.#receivers.clear();
+    this.#sink.close();
+  }
+
+  /** The sweep (see `sweepRegistry`). Coordinator thread. */
+  #sweepDead(dead: readonly DeadThread[] | null): boolean {
+    if (Atomics.load(this.#control, kCClosed) !== 0) throw new UnknownRegistryError(`unknown registry: ${this.name} (it was closed)`);
+    const domain = this.#domain;
+    const gone = (inc: number): boolean => domain.isStopped(inc) && !domain.isAlive(inc);
+    const slots = dead === null ? null : dead.map((d) => incSlot(d.inc));
     const listeners = this.#hasListeners();
-    let removed = 0;
+    let complete = true;
     for (const t of [...this.#tables, this.#meta, this.#locks]) {
-      const owner = t.lockOwner();
-      if (owner !== 0 && isDead(owner)) t.recover(owner);
-      if (t === this.#meta) continue; // metadata has no owner to die
-      const gone = t.sweep(isDead, listeners && t !== this.#meta && t !== this.#locks, slots);
-      removed += gone.length;
-      for (const g of gone) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });
+      if (t === this.#meta) {
+        // Metadata has no owner to die; only a lock left by a stopped writer needs recovering.
+        const owner = t.lockOwner();
+        if (owner !== 0) t.recover(owner);
+        continue;
+      }
+      const removed = t.sweep(gone, listeners && t !== this.#locks, slots);
+      if (removed === null) {
+        complete = false;
+        continue;
+      }
+      for (const g of removed) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });
     }
-    if (listeners) for (const d of dead) this.#emit({ type: 'down', registry: this.name, pid: makePid(d.inc, 0), reason: d.reason });
-    return removed;
+    if (complete && listeners && dead !== null) {
+      for (const d of dead) this.#emit({ type: 'down', registry: this.name, pid: makePid(d.inc, 0), reason: d.reason });
+    }
+    return complete;
   }
 
-  /** Table counters per partition, for invariant checks and tests. Lock-free. */
-  stats(): Array<{ live: number; used: number; capacity: number; bytes: number; lock: number }> {
-    return this.#tables.map((t) => t.stats());
+  static {
+    sweepImpl = (reg, dead) => reg.#sweepDead(dead);
+    tablesImpl = (reg) => reg.#tables;
   }
 
-  /** Internal: the tables (for the coordinator's sweep). */
-  get tables(): readonly Table[] {
-    return this.#tables;
+  /**
+   * Table counters per partition, for invariant checks and monitoring. `lock` is the incarnation
+   * holding the partition lock (0 when free) and `lockHolder` its state: a lock held by a `'fenced'`
+   * thread stays held, and writes to that partition time out, until the thread is seen to exit.
+   * Lock-free.
+   */
+  stats(): PartitionStats[] {
+    this.#check();
+    return this.#tables.map((t) => {
+      const st = t.stats();
+      return { ...st, lockHolder: st.lock === 0 ? 'none' : this.#domain.isAlive(st.lock) ? 'alive' : this.#domain.isStopped(st.lock) ? 'dead' : 'fenced' };
+    });
   }
 }
 
+/** One partition's counters, from `registry.stats()`. */
+export interface PartitionStats {
+  /** Entries, including those of dead owners not yet swept. */
+  readonly live: number;
+  /** Occupied slots: entries plus tombstones. */
+  readonly used: number;
+  /** Slots (a power of two). */
+  readonly capacity: number;
+  /** Size of the partition's buffer. */
+  readonly bytes: number;
+  /** Bumped by every growth or compaction. */
+  readonly epoch: number;
+  /** Incarnation holding the partition lock, or 0. */
+  readonly lock: number;
+  /** State of the lock's holder. */
+  readonly lockHolder: 'none' | 'alive' | 'fenced' | 'dead';
+}
+
+/** The value a listener sees: what was stored (decoded from its encoding), not a second read of the caller's object. */
+function stored(v: EncodedValue, value: unknown): unknown {
+  return v.tag === kValSerialized && v.bytes !== null ? decodeSerialized(v.bytes) : value;
+}

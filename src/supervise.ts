@@ -1,15 +1,20 @@
 /**
- * Supervision: the link between a `Worker` object and the death of the thread it runs.
+ * Supervision: stall checks and precise death reasons for a `Worker`.
  *
- * Only the thread that created a `Worker` sees its `'exit'` and can `terminate()` it. `supervise(worker)`
- * hooks both: on `'exit'` it declares the thread's incarnation dead in shared memory (every thread sees
- * that at once) with the reason (`exit`, `error`, `terminated`, `out_of_memory`, `stalled`); and it
- * obeys the coordinator's requests to terminate a stalled thread. A thread is declared dead only after
- * it stopped, so whoever then finds its lock may repair it.
+ * Every Worker created by a thread that loaded Roster is already watched (domain.ts): its `'exit'`
+ * declares it dead. `supervise(worker)` adds two things:
+ * - the precise reason (`exit`, `error`, `terminated`, `out_of_memory`, `stalled`);
+ * - stall checks: the coordinator watches the thread's heartbeat and, when its event loop stays blocked
+ *   past `stallMs`, asks this thread to terminate it. The termination is announced with a process
+ *   warning (code `ROSTER_STALLED`) naming the thread, how long it was blocked and the option.
+ *
+ * Only the thread that created a `Worker` sees its `'exit'` and can `terminate()` it, so call
+ * `supervise` there.
  *
  * @module
  */
-import { BroadcastChannel, type Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { onControl, post } from './control.js';
 import { Domain, type DeathReason } from './domain.js';
 import { InvalidOptionError, describe } from './errors.js';
 
@@ -17,60 +22,57 @@ import { InvalidOptionError, describe } from './errors.js';
 export interface SuperviseOptions {
   /**
    * Watch the thread's heartbeat and terminate it when its event loop stays blocked past the
-   * coordinator's `stallMs`. Default true. Turn off for threads that park in `Atomics.wait` between
-   * tasks (piscina with `atomics: 'sync'`): their timers do not run while parked.
+   * coordinator's `stallMs`. Default true. Turn off for threads that run long synchronous jobs on
+   * purpose, or park in `Atomics.wait` between tasks (piscina with `atomics: 'sync'`).
    */
   readonly stall?: boolean;
 }
 
-/** Messages on a domain's control channel. Internal. */
-export type ControlMessage =
-  | { readonly type: 'registry'; readonly handle: unknown }
-  | { readonly type: 'supervise'; readonly threadId: number; readonly stall: boolean }
-  | { readonly type: 'terminate'; readonly threadId: number }
-  | { readonly type: 'unsupervise'; readonly threadId: number };
+const supervised = new Map<number, { worker: Worker; stalled: boolean; stall: boolean }>();
+let listening = false;
 
-/** Name of the control channel of a domain. */
-export function controlChannel(domain: Domain): string {
-  return `roster:domain:${domain.id}`;
-}
-
-const supervised = new Map<number, { worker: Worker; stalled: boolean }>();
-let channel: BroadcastChannel | undefined;
-
-/** This thread's end of the control channel (unref'd; opened on first use). */
-export function control(): BroadcastChannel {
-  if (channel !== undefined) return channel;
-  const ch = new BroadcastChannel(controlChannel(Domain.current()));
-  (ch as unknown as { unref(): void }).unref();
-  ch.onmessage = (ev: unknown) => {
-    const msg = (ev as { data: ControlMessage }).data;
+function listen(): void {
+  if (listening) return;
+  listening = true;
+  onControl((msg) => {
+    if (msg.type === 'hello') {
+      // A coordinator that starts after supervise() calls learns of them again.
+      for (const [threadId, e] of supervised) post({ type: 'supervise', threadId, stall: e.stall });
+      return;
+    }
     if (msg.type !== 'terminate') return;
     const entry = supervised.get(msg.threadId);
-    if (entry === undefined) return;
+    if (entry === undefined || entry.stalled) return;
     entry.stalled = true;
+    process.emitWarning(
+      `terminating worker thread ${msg.threadId}: its event loop was blocked for ${msg.blockedMs} ms, past stallMs ` +
+        `(${msg.stallMs} ms). Raise Coordinator.start({ stallMs }), or supervise(worker, { stall: false }) for threads ` +
+        'that block on purpose.',
+      { code: 'ROSTER_STALLED' },
+    );
     void entry.worker.terminate();
-  };
-  channel = ch;
-  return ch;
+  });
 }
 
 /**
- * Supervises `worker`: declares its thread dead when it exits, however it exits, and terminates it when
- * the coordinator finds its event loop stalled. Call it right after `new Worker(...)`, from the thread
- * that created the worker. Cost: two event listeners and one message to the coordinator.
+ * Supervises `worker`: declares its thread dead with the precise reason when it exits, and terminates
+ * it when the coordinator finds its event loop stalled. Call it right after `new Worker(...)`, from the
+ * thread that created the worker. Cost: two event listeners and one message to the coordinator.
  */
 export function supervise(worker: Worker, options: SuperviseOptions = {}): void {
   if (typeof worker !== 'object' || worker === null || typeof (worker as Worker).terminate !== 'function') {
     throw new InvalidOptionError(`expected a Worker, got: ${describe(worker)}`);
   }
+  if (typeof options !== 'object' || options === null) throw new InvalidOptionError(`expected options to be an object, got: ${describe(options)}`);
   if (options.stall !== undefined && typeof options.stall !== 'boolean') {
     throw new InvalidOptionError(`expected options.stall to be a boolean, got: ${describe(options.stall)}`);
   }
   const domain = Domain.current();
   const tid = worker.threadId;
-  const entry = { worker, stalled: false };
+  const stall = options.stall ?? true;
+  const entry = { worker, stalled: false, stall };
   supervised.set(tid, entry);
+  listen();
   let errorCode: string | undefined;
   let errored = false;
   worker.on('error', (err: unknown) => {
@@ -85,7 +87,7 @@ export function supervise(worker: Worker, options: SuperviseOptions = {}): void 
           : errored ? 'error'
             : code === 0 ? 'exit' : 'terminated';
     domain.reap(tid, reason);
-    control().postMessage({ type: 'unsupervise', threadId: tid } satisfies ControlMessage);
+    post({ type: 'unsupervise', threadId: tid });
   });
-  control().postMessage({ type: 'supervise', threadId: tid, stall: options.stall ?? true } satisfies ControlMessage);
+  post({ type: 'supervise', threadId: tid, stall });
 }

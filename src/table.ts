@@ -17,7 +17,7 @@
  */
 import { CapacityError } from './errors.js';
 import {
-  kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
+  initialPartitionSize, kMinArenaWords, kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase,
   kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
   kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
@@ -42,16 +42,18 @@ import type { Key } from './types.js';
 export type { KeyQuery, RawEntry, Hit } from './partition-read.js';
 export { setCrashHook } from './partition-lock.js';
 
-/** How `insert` treats an existing entry under the same key. */
-export type InsertMode = 'unique' | 'duplicate' | 'upsert';
+/**
+ * How `insert` treats an existing entry under the same key: `unique` keeps an entry of an Alive owner
+ * and replaces any other; `lock` (for `lock()`) keeps it until its owner is known to have stopped, so
+ * a fenced holder that may still run keeps its lock; `upsert` replaces whoever owns it (metadata);
+ * `duplicate` always adds.
+ */
+export type InsertMode = 'unique' | 'lock' | 'duplicate' | 'upsert';
 
-const kMinArenaWords = 1024;
 
 /** Creates the buffer of a new, empty partition. Any thread. */
 export function allocatePartition(initialCap: number, maxBytes: number, kind: number): SharedArrayBuffer {
-  const cap = Math.max(8, 2 ** Math.ceil(Math.log2(initialCap)));
-  const arena = Math.max(kMinArenaWords, cap * 8);
-  const words = kHeaderWords + cap * kSlotWords + arena;
+  const { cap, arena, words } = initialPartitionSize(initialCap);
   if (words * 4 > maxBytes) throw new CapacityError(`initial partition size ${words * 4} exceeds maxPartitionBytes`);
   const sab = new SharedArrayBuffer(words * 4, { maxByteLength: maxBytes });
   const i32 = new Int32Array(sab);
@@ -80,33 +82,41 @@ export class Table extends PartitionLock {
     const me = this.begin();
     try {
       const words = blobSize(q, v);
-      this.#ensureRoom(words);
-      const i32 = this.i32;
-      let target = -1;
-      let replace = -1;
-      for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
-        const s = this.base + i * kSlotWords;
-        const off = i32[s] as number;
-        if (off === kEmpty) {
-          if (target < 0) target = s;
+      for (;;) {
+        const i32 = this.i32; // a rebuild below may replace the views
+        let target = -1;
+        let replace = -1;
+        for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
+          const s = this.base + i * kSlotWords;
+          const off = i32[s] as number;
+          if (off === kEmpty) {
+            if (target < 0) target = s;
+            break;
+          }
+          if (off === kTomb) {
+            if (target < 0) target = s;
+            if (!unique) break;
+            continue;
+          }
+          if (!unique || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
+          const holder = i32[off + kBlobOwnerInc] as number;
+          if (mode === 'unique' ? this.domain.isAlive(holder) : mode === 'lock' && !this.domain.isStopped(holder)) {
+            return { inc: holder, local: i32[off + kBlobOwnerLocal] as number };
+          }
+          replace = s;
           break;
         }
-        if (off === kTomb) {
-          if (target < 0) target = s;
-          if (!unique) break;
-          continue;
+        // A refused insert returned above, before making room: a refusal changes nothing.
+        if (this.#needsRoom(words)) {
+          this.#makeRoom(words);
+          continue; // the table moved: probe again
         }
-        if (!unique || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
-        const holder = i32[off + kBlobOwnerInc] as number;
-        if (mode === 'unique' && this.domain.isAlive(holder)) return { inc: holder, local: i32[off + kBlobOwnerLocal] as number };
-        replace = s;
-        break;
+        if (replace >= 0) target = replace;
+        if (target < 0) throw new CapacityError('partition table is full'); // unreachable: makeRoom keeps load ≤ 50%
+        const blob = this.#writeBlob(q, v, inc, local, words);
+        this.#publish(target, q.hash, blob, replace >= 0 ? this.blobWords(i32[target] as number) : -1);
+        return null;
       }
-      if (replace >= 0) target = replace;
-      if (target < 0) throw new CapacityError('partition table is full'); // unreachable: ensureRoom keeps load ≤ 50%
-      const blob = this.#writeBlob(q, v, inc, local, words);
-      this.#publish(target, q.hash, blob, replace >= 0 ? this.blobWords(i32[target] as number) : -1);
-      return null;
     } finally {
       this.end(me);
     }
@@ -164,7 +174,6 @@ export class Table extends PartitionLock {
     this.modBegin();
     i32[s + kSlotHash] = (hash & kSlotHashBits) | (((i32[blob + kBlobOwnerInc] as number) & kOwnerMask) << kSlotOwnerShift);
     if (crashHook !== null) crashHook('slot-hash');
-    this.fence();
     // ORDER: release-store of the offset publishes the blob written above.
     Atomics.store(i32, s, blob);
     if (crashHook !== null) crashHook('published');
@@ -212,59 +221,69 @@ export class Table extends PartitionLock {
   }
 
   /**
-   * Removes every entry whose owner `dead` reports dead, and every tombstone, in one rebuild: the
-   * survivors are copied into the other bank and the epoch switches, so readers see all of a dead
-   * owner's entries vanish at once and occupancy returns to what it would be had it never registered.
-   * Returns the removed entries with their keys when `collect` is set. Under the lock; cost: one scan
-   * of the table plus a copy of the survivors. Called by the sweeper.
+   * Removes every entry whose owner `gone` reports stopped, in place: each becomes a tombstone (or
+   * empty where its chain ends), which needs no new space, so a sweep works even in a partition at
+   * `maxPartitionBytes`. Then, if tombstones remain, compacts into the other bank when there is room
+   * for it. With `slots`, only entries tagged with those thread slots are looked at (and a partition
+   * where none of them has entries is skipped: decided under the lock, so a concurrent recount cannot
+   * mislead it). Returns the removed entries (keys only when `collect`), or null without waiting when
+   * the lock is busy: the caller retries later. Called by the coordinator.
    */
-  sweep(dead: (inc: number) => boolean, collect: boolean, slots: readonly number[] | null): Array<{ inc: number; local: number; key: Key }> {
-    // The per-owner counts say, without a scan, whether any of the dead threads has entries here;
-    // tombstones (which a dead thread may have left by unregistering) are purged too.
-    const clean = Atomics.load(this.i32, kHUsed) === Atomics.load(this.i32, kHLive);
-    if (slots !== null && clean && slots.every((slot) => this.ownerCount(slot) === 0)) return [];
-    let lastInc = 0;
-    let lastDead = false;
-    const isDead = (inc: number): boolean => {
-      if (inc !== lastInc) {
-        lastInc = inc;
-        lastDead = dead(inc);
-      }
-      return lastDead;
-    };
-    const out: Array<{ inc: number; local: number; tag: number; key: string | Uint8Array }> = [];
-    const me = this.begin();
+  sweep(gone: (inc: number) => boolean, collect: boolean, slots: readonly number[] | null): Array<{ inc: number; local: number; key: Key }> | null {
+    const me = this.tryBegin();
+    if (me === 0) return null;
+    const out: Array<{ inc: number; local: number; key: Key }> = [];
     try {
       const i32 = this.i32;
-      // Without keys to collect, the per-owner counts already say whether there is anything to drop.
-      let found = slots !== null && !collect ? slots.reduce((n, slot) => n + this.ownerCount(slot), 0) : 0;
-      for (let i = 0; (slots === null || collect) && i <= this.mask; i++) {
-        const off = i32[this.base + i * kSlotWords] as number;
+      const clean = (i32[kHUsed] as number) === (i32[kHLive] as number);
+      if (slots !== null && clean && slots.every((slot) => this.ownerCount(slot) === 0)) return out;
+      let pick: Uint8Array | null = null;
+      if (slots !== null) {
+        pick = new Uint8Array(kMaxThreads);
+        for (const slot of slots) pick[slot] = 1;
+      }
+      let lastInc = 0;
+      let lastGone = false;
+      let removed = 0;
+      for (let i = 0; i <= this.mask; i++) {
+        const s = this.base + i * kSlotWords;
+        const off = i32[s] as number;
         if (off === kEmpty || off === kTomb) continue;
+        if (pick !== null && pick[(i32[s + kSlotHash] as number) >>> kSlotOwnerShift] !== 1) continue;
         const inc = i32[off + kBlobOwnerInc] as number;
-        if (!isDead(inc)) continue;
-        found++;
-        if (!collect) continue;
-        const tag = i32[off + kBlobKeyTag] as number;
-        const len = i32[off + kBlobKeyLen] as number;
-        const p = off + kBlobHeaderWords;
-        const key = tag === kKeyString ? stringFrom(this.u16, p * 2, len) : this.u8.slice(p * 4, p * 4 + len);
-        out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, tag, key });
-      }
-      if (found > 0 || (i32[kHUsed] as number) > (i32[kHLive] as number)) {
-        if (slots === null) this.#rebuild(this.mask + 1, this.arenaWords, isDead);
-        else {
-          // Every entry tagged with a dead thread's slot is dead: the slot is not reused before its sweep.
-          const dropSlots = new Uint8Array(kMaxThreads);
-          for (const slot of slots) dropSlots[slot] = 1;
-          this.#rebuild(this.mask + 1, this.arenaWords, null, dropSlots);
+        if (inc !== lastInc) {
+          lastInc = inc;
+          lastGone = inc !== 0 && gone(inc);
         }
-        this.changed();
+        if (!lastGone) continue;
+        if (collect) out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, key: this.#keyOf(off) });
+        // Only slots at or before i change (a tombstone run ending in an empty slot is freed backwards).
+        this.#unpublish(i, off);
+        removed++;
       }
+      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#compact();
+      if (removed > 0) this.changed();
     } finally {
       this.end(me);
     }
-    return out.map((r) => ({ inc: r.inc, local: r.local, key: r.tag === kKeyString ? (r.key as string) : decodeKeyBytes(r.key as Uint8Array, 0, r.key.length) }));
+    return out;
+  }
+
+  /** Rebuilds at the same size, dropping tombstones, if the buffer has room; else keeps them. */
+  #compact(): void {
+    try {
+      this.#rebuild(this.mask + 1, this.arenaWords);
+    } catch (err) {
+      if (!(err instanceof CapacityError)) throw err;
+    }
+  }
+
+  /** The key of the blob at `off`. */
+  #keyOf(off: number): Key {
+    const i32 = this.i32;
+    const len = i32[off + kBlobKeyLen] as number;
+    const p = off + kBlobHeaderWords;
+    return (i32[off + kBlobKeyTag] as number) === kKeyString ? stringFrom(this.u16, p * 2, len) : decodeKeyBytes(this.u8.slice(p * 4, p * 4 + len), 0, len);
   }
 
   /** Turns slot `i` (holding blob `off`) into a tombstone, or empty when its chain ends after it. */
@@ -277,7 +296,6 @@ export class Table extends PartitionLock {
     i32[kHIntentNew] = kTomb;
     i32[kHIntentOp] = kOpRemove;
     if (crashHook !== null) crashHook('intent');
-    this.fence();
     this.modBegin();
     // ORDER: one store retracts the entry; readers see it or not, never half.
     Atomics.store(i32, s, kTomb);
@@ -306,7 +324,7 @@ export class Table extends PartitionLock {
     const me = this.begin();
     try {
       const words = blobSize(q, v);
-      this.#ensureRoom(words);
+      if (this.#needsRoom(words)) this.#makeRoom(words);
       const i32 = this.i32;
       for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
         const s = this.base + i * kSlotWords;
@@ -324,29 +342,26 @@ export class Table extends PartitionLock {
     }
   }
 
-  /** Makes room for one more slot and a blob of `words` words, rebuilding into the other bank if needed. */
-  #ensureRoom(words: number): void {
+  /** True if one more slot and a blob of `words` words do not fit without a rebuild. */
+  #needsRoom(words: number): boolean {
     const i32 = this.i32;
-    const cap = this.mask + 1;
-    const used = i32[kHUsed] as number;
-    const top = i32[kHArenaTop] as number;
-    if (used + 1 <= cap * kMaxLoad && top + words <= this.arenaWords) return;
+    return (i32[kHUsed] as number) + 1 > (this.mask + 1) * kMaxLoad || (i32[kHArenaTop] as number) + words > this.arenaWords;
+  }
+
+  /** Makes room for one more slot and a blob of `words` words by rebuilding into the other bank. */
+  #makeRoom(words: number): void {
+    const i32 = this.i32;
     const live = i32[kHLive] as number;
     const liveWords = i32[kHLiveWords] as number;
-    let newCap = cap;
+    let newCap = this.mask + 1;
     while ((live + 1) * 4 > newCap) newCap *= 2; // after a rebuild, load ≤ 25%
     let newArena = Math.max(kMinArenaWords, this.arenaWords);
     while ((liveWords + words) * 2 > newArena) newArena *= 2;
     this.#rebuild(newCap, newArena);
   }
 
-  /** Copies every live entry (less those of owners `drop` names) into the other bank (placing it anew if too small), then switches to it. */
-  #rebuild(
-    cap: number,
-    arenaWords: number,
-    drop: ((inc: number) => boolean) | null = null,
-    dropSlots: Uint8Array | null = null,
-  ): void {
+  /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */
+  #rebuild(cap: number, arenaWords: number): void {
     // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
     // its region for the other bank can lie past this thread's views.
     if (this.sab.byteLength !== this.u8.length) this.views();
@@ -380,9 +395,7 @@ export class Table extends PartitionLock {
       const off = i32[s] as number;
       if (off === kEmpty || off === kTomb) continue;
       const tag = i32[s + kSlotHash] as number;
-      if (dropSlots !== null && dropSlots[tag >>> kSlotOwnerShift] === 1) continue;
       const inc = i32[off + kBlobOwnerInc] as number;
-      if (drop !== null && drop(inc)) continue;
       owners[inc & kOwnerMask] = (owners[inc & kOwnerMask] as number) + 1;
       const size = this.blobWords(off);
       const to = arenaBase + top;
@@ -400,7 +413,6 @@ export class Table extends PartitionLock {
     i32[d + kBankCap] = cap;
     i32[d + kBankArena] = arenaWords;
     if (crashHook !== null) crashHook('rebuild-switch');
-    this.fence();
     this.modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);

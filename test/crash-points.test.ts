@@ -20,6 +20,7 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator, Registry, _, self } from '../dist/src/index.js';
 import { hashString, partitionOf } from '../dist/src/hash.js';
+import { tablesOf } from '../dist/src/registry.js';
 import { kHLockWaiters } from '../dist/src/layout.js';
 import type { Entry, Pid } from '../dist/src/types.js';
 import {
@@ -59,7 +60,7 @@ interface RawTable {
 }
 /** The registry's partition tables (internal getter), to read raw entries including dead owners'. */
 function rawTables(reg: Registry): readonly RawTable[] {
-  return (reg as unknown as { tables: readonly RawTable[] }).tables;
+  return tablesOf(reg) as unknown as readonly RawTable[];
 }
 const kLocalLimit = 2 ** 21;
 const pidOf = (inc: number, local: number): Pid => (inc >>> 0) * kLocalLimit + local;
