@@ -1,11 +1,11 @@
 /**
- * Merges results files of one machine (say, two device runs that split the workloads to stay under a
- * time limit) into one: scaling cells are pooled (a later file wins for the same workload/P/T), the
+ * Merges results files of one machine (say, two runs that split the workloads to stay under a time
+ * limit per command) into one: scaling cells are pooled (a later file wins for the same workload/P/T), the
  * first file with a micro report gives the micro section, and the table and chart are redrawn.
  *
- *   node dist/bench/merge.js bench/results/a.json bench/results/b.json [--out NAME]
+ *   node dist/bench/merge.js bench/out/a.json bench/out/b.json [--out NAME]
  *
- * Writes bench/results/<NAME>.{json,md,svg}; NAME defaults to `<label>-<date>-merged`.
+ * Writes bench/out/<NAME>.{json,md,svg}; NAME defaults to `<label>-<date>-merged`.
  *
  * @module
  */

@@ -12,7 +12,7 @@
  * register a fresh key forever.
  *
  * Human output goes to stderr; `--json` prints the report as one JSON line on stdout, `--out` writes
- * it to bench/results/<label>-<date>-micro.json.
+ * it to bench/out/<label>-<date>-micro.json.
  *
  * @module
  */
@@ -488,7 +488,7 @@ async function main(): Promise<void> {
   log(`summary: ${JSON.stringify(rep.summary)}`);
   if (o.out) {
     const machine = machineInfo(o.label);
-    const dir = fileURLToPath(new URL('../../bench/results/', import.meta.url));
+    const dir = fileURLToPath(new URL('../../bench/out/', import.meta.url));
     mkdirSync(dir, { recursive: true });
     const file = `${dir}${machine.label}-${today()}-micro.json`;
     writeFileSync(file, JSON.stringify({ kind: 'roster-bench-micro', date: new Date().toISOString(), machine, micro: rep }, null, 2) + '\n');

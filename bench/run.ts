@@ -1,6 +1,6 @@
 /**
  * The benchmark suite: micro-benchmarks, then the scaling grid; writes
- * bench/results/<machine label>-<date>[-quick].{json,md,svg} and ends with ONE line of JSON on stdout.
+ * bench/out/<machine label>-<date>[-quick].{json,md,svg} and ends with ONE line of JSON on stdout.
  *
  *   npm run bench        # quick: micro subset + scaling P ∈ {1,16}, 3 × 400 ms per cell (≈ 1–2 min on 2 cores)
  *   npm run bench:full   # whole grid: full micro suite + P ∈ {1,2,4,8,16}, 5 × 1000 ms per cell

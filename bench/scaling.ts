@@ -8,7 +8,7 @@
  *        [--workloads read-mostly,mixed,churn,contention] [--duration 1000] [--repeats 5]
  *        [--preload 100000] [--hot 8] [--lookup-cache N] [--label NAME] [--out NAME] [--no-write]
  *
- * Writes bench/results/<NAME>.{json,md,svg}; NAME defaults to `<label>-<date>-scaling`, label to
+ * Writes bench/out/<NAME>.{json,md,svg}; NAME defaults to `<label>-<date>-scaling`, label to
  * `<cores>c-<cpu>`.
  *
  * Workloads (each registry call counts as one op):

@@ -1,5 +1,5 @@
 /**
- * `npm run soak`: the long version of test/kill.test.ts and test/leak.test.ts (issue 3 §6, §7).
+ * `npm run soak`: the long version of test/kill.test.ts and test/leak.test.ts.
  *
  * 1. Random kills: for each configuration (unique 1 and 8 partitions, duplicate 8, duplicate-by-key
  *    8), supervised workers loop register / unregister / lookup / updateValue; each round one is
@@ -7,7 +7,7 @@
  *    are parked and the table is checked against their ledgers (lost, stale, stuck, torn, hung).
  * 2. register→kill→sweep cycles (past the domain's 1024 thread slots): counts, occupancy, tombstones,
  *    locks and live thread slots must return to the baseline.
- * Prints progress lines, then a JSON summary. Exits 1 if any of lost / stale / stuck / torn / hung /
+ * Prints progress lines on stderr, then a JSON summary on stdout. Exits 1 if any of lost / stale / stuck / torn / hung /
  * leaked (or another violation) is not 0.
  *
  * Usage: node dist/scripts/soak.js [--kills 200] [--ops 400000] [--cycles 10000] [--seed N]
@@ -62,7 +62,7 @@ const lib: KillLib = {
   self: () => self(),
   liveThreads: () => Domain.current().heartbeats().length,
 };
-const log = (s: string): void => console.log(`[soak ${((performance.now() - t0) / 1000).toFixed(1)}s] ${s}`);
+const log = (s: string): void => console.error(`[soak ${((performance.now() - t0) / 1000).toFixed(1)}s] ${s}`);
 const t0 = performance.now();
 
 const configs: Array<{ kind: KillKind; partitions: number }> = [

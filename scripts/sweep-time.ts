@@ -1,5 +1,5 @@
 /**
- * `npm run sweep-time`: how long a dead thread's entries outlive it (issue 3 §7), for a thread holding
+ * `npm run sweep-time`: how long a dead thread's entries outlive it, for a thread holding
  * 1M entries in a unique registry with 8 partitions. Target: at most 2 heartbeats + 100 ms.
  *
  * - terminate: main terminates the filled worker; terminate() → resolved, then → coord.sync()

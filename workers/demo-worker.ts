@@ -4,14 +4,17 @@
  * (its own and the other threads'), unregisters some of its own and registers them again. It counts
  * its operations in a shared Float64Array so the main thread can print progress, keeps a ledger of
  * what it holds, and checks every lookup: an own key must show exactly the ledger's value; another
- * thread's key must show at most one entry, owned by that thread, with an intact value.
+ * thread's key must show at most one entry, owned by that thread, with an intact value (or none, once that
+ * thread was killed: lookups never return a dead owner).
+ *
+ * It never yields to its event loop while running, so the demo supervises it with `{ stall: false }`.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Registry, self } from '../src/index.js';
 import { mulberry32 } from '../scripts/lib/prng.js';
 import type { Key } from '../src/index.js';
 import {
-  kArrived, kCounters, kGen, kLookups, kRegisters, kRelease, kStop, kUnregisters, kViolations, type DemoWorkerData,
+  kArrived, kCounters, kGen, kHeld, kLookups, kRegisters, kRelease, kStop, kUnregisters, kViolations, type DemoWorkerData,
 } from '../scripts/lib/demo-layout.js';
 
 
@@ -63,6 +66,7 @@ function register(i: number): void {
   if (res.ok) {
     if (ledger.has(i)) violation(`register of held slot ${i} succeeded`);
     ledger.set(i, g);
+    d.counters[base + kHeld] = ledger.size;
   } else if (res.holder !== me || !ledger.has(i)) {
     violation(`register of own slot ${i}: already_registered by ${res.holder}`);
   }
@@ -105,6 +109,7 @@ for (let op = 0; ; op++) {
     if (ledger.has(i) && r < 0.85) {
       reg.unregister(keyOf(d.index, i));
       ledger.delete(i);
+      d.counters[base + kHeld] = ledger.size;
       n.unregisters++;
     } else register(i);
   }

@@ -223,11 +223,12 @@ export interface ResultFiles {
 }
 
 /**
- * Writes bench/results/<base>.json (everything), <base>.md (tables) and <base>.svg (chart, when there
- * is a scaling report). `base` is `<machine label>-<date>[-<suffix>]`.
+ * Writes bench/out/<base>.json (everything), <base>.md (tables) and <base>.svg (chart, when there
+ * is a scaling report). `base` is `<machine label>-<date>[-<suffix>]`. bench/out/ is ignored by git:
+ * results worth keeping are copied to bench/results/ by hand.
  */
 export function writeResults(base: string, doc: Record<string, unknown>, md: string, scaling: ScalingReport | null, machine: MachineInfo): ResultFiles {
-  const dir = fileURLToPath(new URL('../../../bench/results/', import.meta.url));
+  const dir = fileURLToPath(new URL('../../../bench/out/', import.meta.url));
   mkdirSync(dir, { recursive: true });
   const json = `${dir}${base}.json`;
   const mdFile = `${dir}${base}.md`;
