@@ -1,13 +1,13 @@
 /**
- * A stalled event loop (issue 3 §1, §2, §6), with a coordinator at heartbeatMs 50, stallMs 400,
+ * A stalled event loop, with a coordinator at heartbeatMs 50, stallMs 400,
  * fenceMs 300:
  * (a) a supervised worker that blocks its loop well below the deadline (100 ms) is not swept: its
  *     entries stay and it keeps writing;
  * (b) one that blocks far above it is terminated, then swept; the 'down' reason is 'stalled';
  * (c) fencing: a worker whose supervisor cannot terminate it (supervised through a stand-in whose
- *     terminate() does nothing, as when termination is stuck) is declared dead by the coordinator
- *     itself after stallMs + fenceMs while it still runs; its writes after waking are rejected with
- *     ROSTER_ERR_STALE_INCARNATION and never become visible.
+ *     terminate() does nothing, as when termination is stuck) is fenced by the coordinator after
+ *     stallMs + fenceMs while it still runs: its entries are hidden, its writes after waking are
+ *     refused with ROSTER_ERR_STALE_INCARNATION, and it is declared dead and swept only once it exits.
  * Wall-clock time is used only for the deliberate stall durations; every wait on another thread is
  * an event or an Atomics wake-up with a wide bound.
  */
@@ -15,7 +15,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Coordinator, Registry } from '../dist/src/index.js';
 import type { RegistryEvent } from '../dist/src/types.js';
 import {
-  kBResult, kBWake, newBoard, startWriter, terminateAll, waitChange, withTimeout, type Writer,
+  kBResult, kBWake, newBoard, startWriter, terminateAll, until, waitChange, withTimeout, type Writer,
 } from '../dist/test/fixtures/fault-driver.js';
 
 const kStallMs = 400;
@@ -87,10 +87,20 @@ describe('stalled event loop (heartbeatMs 50, stallMs 400)', () => {
       order.push('down');
       return e;
     });
+    const tid = w.worker.threadId;
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning);
+    process.on('warning', onWarning);
     // Blocks for up to 60 s: far above stallMs; the coordinator has it terminated long before.
     w.begin('block', 60_000).done.catch(() => undefined);
     const code = await withTimeout(w.exited, 'the stalled worker to be terminated', 15_000);
     expect(code).toBe(1);
+    await until(() => warnings.length > 0, 'the stall warning');
+    process.off('warning', onWarning);
+    // The kill is visible: a process warning names the thread, how long it was blocked and the option.
+    const warning = warnings.find((x) => (x as { code?: string }).code === 'ROSTER_STALLED');
+    expect(warning?.message).toContain(`worker thread ${tid}:`);
+    expect(warning?.message).toMatch(/blocked for \d+ ms, past stallMs \(400 ms\)/);
     expect(await down).toMatchObject({ type: 'down', reason: 'stalled' });
     expect(order, 'terminated before swept').toEqual(['exit', 'down']);
     await coord.sync();
@@ -99,22 +109,26 @@ describe('stalled event loop (heartbeatMs 50, stallMs 400)', () => {
     for (const s of reg.stats()) expect(s.lock).toBe(0);
   });
 
-  test('(c) fencing: a thread declared dead while still running has its late writes rejected', async () => {
+  test('(c) fencing: a thread fenced while still running has its entries hidden and its late writes refused; it is swept once it exits', async () => {
     const board = newBoard();
     const w = await startWriter(reg, board, { supervise: 'deaf' });
     expect(await w.call('op', 'register', 'c/1', 1)).toMatchObject({ ok: true });
     let exited = false;
     void w.exited.then(() => (exited = true));
+    const fenced0 = coord.deaths().fenced;
+    const declared0 = coord.deaths().declared;
     const parked = w.begin<{ ok: boolean; code?: unknown }>('park', 'register', 'c/2', 'late');
     await parked.event('parked');
-    // Its supervisor cannot terminate it: the coordinator declares it dead itself, then sweeps.
-    expect(await downOf(w, 'the coordinator to fence the stalled worker')).toMatchObject({ reason: 'stalled' });
+    // Its supervisor cannot terminate it: the coordinator fences it itself.
+    await until(() => coord.deaths().fenced > fenced0, 'the coordinator to fence the stalled worker', 15_000);
     expect(exited, 'the fenced thread is still running').toBe(false);
-    expect(reg.lookup('c/1')).toEqual([]);
-    await coord.sync();
-    const declared = coord.deaths().declared;
+    expect(reg.lookup('c/1'), 'a fenced thread\'s entries are hidden at once').toEqual([]);
+    expect(coord.deaths().declared, 'fenced is not dead: nothing is declared while it may run').toBe(declared0);
+    expect(events.some((e) => e.type === 'down' && e.pid === w.pid), 'no down event before it stops').toBe(false);
+    // Its unique key can be taken over while it is fenced.
+    expect(reg.register('c/1', 'main').ok).toBe(true);
 
-    // Wake the zombie: its write must be rejected by the incarnation check.
+    // Wake the zombie: its write must be refused by the incarnation check.
     Atomics.store(board, kBWake, 1);
     Atomics.notify(board, kBWake);
     await waitChange(board, kBResult, 0, 'the late write');
@@ -123,11 +137,16 @@ describe('stalled event loop (heartbeatMs 50, stallMs 400)', () => {
     await expect(w.call('op', 'register', 'c/3', 3)).rejects.toMatchObject({ code: 'ROSTER_ERR_STALE_INCARNATION' });
     expect(reg.lookup('c/2')).toEqual([]);
     expect(reg.lookup('c/3')).toEqual([]);
-    for (const s of reg.stats()) expect(s.lock, 'a rejected write leaves no lock behind').toBe(0);
+    expect(reg.lookup('c/1')).toEqual([[reg.lookup('c/1')[0]?.[0], 'main']]);
+    for (const s of reg.stats()) expect(s.lock, 'a refused write leaves no lock behind').toBe(0);
 
-    // Its real exit later declares nothing new (no second death for the same incarnation).
+    // Its real exit declares it dead (once), and then it is swept.
+    const down = downOf(w, "the fenced worker's down event");
     await w.terminate();
-    expect(coord.deaths().declared).toBe(declared);
-    expect(reg.register('c/2', 'main').ok).toBe(true);
+    expect(await down).toMatchObject({ type: 'down', reason: 'stalled' });
+    await coord.sync();
+    expect(coord.deaths().declared).toBe(declared0 + 1);
+    expect(reg.keys(w.pid)).toEqual([]);
+    expect(reg.unregister('c/1')).toBeUndefined();
   });
 });
