@@ -88,6 +88,12 @@ export const kHIntentOp = 18;
 export const kHIntentSlot = 19;
 export const kHIntentOld = 20;
 export const kHIntentNew = 21;
+/**
+ * Recoveries in flight (each recoverer adds 1 before its CAS and subtracts 1 after its recount). While
+ * it is 0 and the lock is held by a thread that is not stopped, the per-owner counts of stopped
+ * threads are exact, so the coordinator may skip a busy partition where they are 0.
+ */
+export const kHRecovering = 22;
 /** Line 2: counters, written only under the lock. */
 export const kHLive = 32;
 export const kHUsed = 33;

@@ -18,7 +18,7 @@
 import { RosterError, StaleIncarnationError, TimeoutError } from './errors.js';
 import {
   kBlobOwnerInc, kEmpty, kHArenaTop, kHChange, kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp,
-  kHIntentSlot, kHLive, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
+  kHIntentSlot, kHLive, kHRecovering, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
   kOpCompact, kOpNone, kOpPublish, kOpRemove, kSlotWords, kTomb,
 } from './layout.js';
 import { PartitionReader } from './partition-read.js';
@@ -171,8 +171,13 @@ export class PartitionLock extends PartitionReader {
   recover(owner: number): 'none' | 'back' | 'forward' | null {
     if (!this.domain.isStopped(owner)) return null;
     const me = this.domain.inc;
+    // ORDER: counted in flight before the CAS, so whoever sees this thread's lock sees the count too.
+    Atomics.add(this.i32, kHRecovering, 1);
     // ORDER: the CAS makes exactly one recoverer.
-    if (Atomics.compareExchange(this.i32, kHLock, owner, me) !== owner) return null;
+    if (Atomics.compareExchange(this.i32, kHLock, owner, me) !== owner) {
+      Atomics.sub(this.i32, kHRecovering, 1);
+      return null;
+    }
     try {
       this.sync(Atomics.load(this.i32, kHEpoch));
       // After sync: the dead writer may have grown the buffer, and sync refreshed the views.
@@ -191,8 +196,22 @@ export class PartitionLock extends PartitionReader {
       this.changed();
       return outcome;
     } finally {
+      Atomics.sub(this.i32, kHRecovering, 1);
       this.release(me);
     }
+  }
+
+  /**
+   * Without the lock: true if none of the thread `slots` (of stopped threads) has entries here, judged
+   * from the per-owner counts while no recovery is in flight (they are exact then: only a recovery of a
+   * writer that died between its slot store and its count update finds them low). The coordinator's
+   * way past a partition whose lock a live or fenced thread holds. Any thread.
+   */
+  quietFor(slots: readonly number[]): boolean {
+    if (Atomics.load(this.i32, kHRecovering) !== 0) return false;
+    const owner = Atomics.load(this.i32, kHLock);
+    if (owner !== 0 && this.domain.isStopped(owner)) return false; // its write may be half-counted
+    return slots.every((slot) => this.ownerCount(slot) === 0);
   }
 
   /** The incarnation holding the lock, or 0. */
@@ -207,19 +226,21 @@ export class PartitionLock extends PartitionReader {
     let used = 0;
     let words = 0;
     let top = 0;
-    i32.fill(0, kHOwners, kHOwners + kMaxThreads);
+    // Counted aside and stored once each, so no count passes through zero on the way.
+    const owners = new Int32Array(kMaxThreads);
     for (let i = 0; i <= this.mask; i++) {
       const off = i32[this.base + i * kSlotWords] as number;
       if (off === kEmpty) continue;
       used++;
       if (off === kTomb) continue;
       live++;
-      const owner = kHOwners + ((i32[off + kBlobOwnerInc] as number) & kOwnerMask);
-      i32[owner] = (i32[owner] as number) + 1;
+      const owner = (i32[off + kBlobOwnerInc] as number) & kOwnerMask;
+      owners[owner] = (owners[owner] as number) + 1;
       const size = this.blobWords(off);
       words += size;
       top = Math.max(top, off + size - this.arenaBase);
     }
+    i32.set(owners, kHOwners);
     i32[kHLive] = live;
     i32[kHUsed] = used;
     i32[kHLiveWords] = words;

@@ -599,7 +599,8 @@ export class Registry {
       }
       const removed = t.sweep(gone, listeners && t !== this.#locks, slots);
       if (removed === null) {
-        complete = false;
+        // Busy: done anyway if none of the dead threads has entries here; else try again later.
+        if (slots === null || !t.quietFor(slots)) complete = false;
         continue;
       }
       for (const g of removed) this.#emit({ type: 'unregister', registry: this.name, key: g.key, pid: makePid(g.inc, g.local) });
