@@ -511,15 +511,25 @@ function sameBuffer(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
   return Atomics.load(new Int32Array(a), kDId) === Atomics.load(new Int32Array(b), kDId);
 }
 
+/** Workers whose `'exit'` `supervise()` handles (with a precise reason); the watch below skips them. */
+const supervisedWorkers = new WeakSet<object>();
+
+/** Marks `worker` as handled by `supervise()`. */
+export function markSupervised(worker: object): void {
+  supervisedWorkers.add(worker);
+}
+
 /**
  * Every Worker created by a thread that loaded Roster is watched: its `'exit'` declares its thread,
  * and the threads it created, dead. No `supervise()` call is needed for that (it adds stall checks and
- * precise reasons), so pool workers that a pool terminates are swept too. The listener does not keep
- * the worker or the process alive and does not touch `'error'`.
+ * precise reasons), so pool workers that a pool terminates are swept too. The listener is prepended,
+ * so the death is declared before any other `'exit'` listener runs (one that writes to the registry
+ * must not wait on a lock the dead thread held). It keeps nothing alive and does not touch `'error'`.
  */
 process.on('worker', (worker) => {
   const tid = worker.threadId;
-  worker.once('exit', (code: number) => {
+  worker.prependOnceListener('exit', (code: number) => {
+    if (supervisedWorkers.has(worker)) return;
     Domain.existing()?.reap(tid, code === 0 ? 'exit' : 'terminated');
   });
 });

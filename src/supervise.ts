@@ -9,13 +9,14 @@
  *   warning (code `ROSTER_STALLED`) naming the thread, how long it was blocked and the option.
  *
  * Only the thread that created a `Worker` sees its `'exit'` and can `terminate()` it, so call
- * `supervise` there.
+ * `supervise` there. Its `'exit'` handler runs before any other, so other `'exit'` listeners already
+ * see the thread dead.
  *
  * @module
  */
 import type { Worker } from 'node:worker_threads';
 import { onControl, post } from './control.js';
-import { Domain, type DeathReason } from './domain.js';
+import { Domain, markSupervised, type DeathReason } from './domain.js';
 import { InvalidOptionError, describe } from './errors.js';
 
 /** Options of `supervise`. */
@@ -79,7 +80,9 @@ export function supervise(worker: Worker, options: SuperviseOptions = {}): void 
     errored = true;
     errorCode = (err as { code?: unknown } | null)?.code as string | undefined;
   });
-  worker.once('exit', (code: number) => {
+  markSupervised(worker);
+  // Prepended: the death is declared before any other 'exit' listener runs.
+  worker.prependOnceListener('exit', (code: number) => {
     supervised.delete(tid);
     const reason: DeathReason =
       errorCode === 'ERR_WORKER_OUT_OF_MEMORY' ? 'out_of_memory'
