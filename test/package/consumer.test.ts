@@ -139,7 +139,7 @@ ${body}`,
     const compiled = await run(node, [tsc, '-p', 'ts/tsconfig.json'], { cwd: app, timeoutMs: 120_000 });
     expect(compiled.code, `tsc: ${describeRun(compiled)}`).toBe(0);
     await runProgram('ts/out/app.js');
-  });
+  }, 180_000);
 
   const [major = 0, minor = 0] = process.versions.node.split('.').map(Number);
   const requireEsm = (major === 20 && minor >= 19) || (major === 22 && minor >= 12) || major >= 23;
