@@ -21,6 +21,11 @@
  */
 import { DefaultSerializer, deserialize } from 'node:v8';
 import { isSharedArrayBuffer } from 'node:util/types';
+import { Blob } from 'node:buffer';
+import { KeyObject, X509Certificate } from 'node:crypto';
+import { BlockList, SocketAddress } from 'node:net';
+import { createHistogram } from 'node:perf_hooks';
+import { BroadcastChannel, MessagePort } from 'node:worker_threads';
 import { InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError, describe } from './errors.js';
 import {
   kValFalse, kValFloat, kValInt, kValNull, kValSerialized, kValString, kValTrue, kValUndefined,
@@ -210,13 +215,7 @@ const writeView = (DefaultSerializer.prototype as unknown as { _writeHostObject(
  */
 class ValueSerializer extends DefaultSerializer {
   _writeHostObject(obj: object): void {
-    if (!ArrayBuffer.isView(obj)) {
-      throw new InvalidValueError(
-        `values may not contain Node platform objects (Blob, File, KeyObject, CryptoKey, BlockList, SocketAddress, ` +
-          `histograms: objects backed by a native handle, which structuredClone passes between threads but ` +
-          `v8.serialize cannot write into memory); store their data instead, found: ${className(obj)}`,
-      );
-    }
+    if (!ArrayBuffer.isView(obj)) throw platformObjectError(obj);
     if (isSharedArrayBuffer(obj.buffer)) {
       throw new InvalidValueError(
         `values may not contain a SharedArrayBuffer or a typed array or DataView over one (it would be stored as a ` +
@@ -232,8 +231,60 @@ function className(obj: object): string {
   return typeof name === 'string' && name !== '' ? name : Object.prototype.toString.call(obj);
 }
 
+function platformObjectError(obj: object): InvalidValueError {
+  return new InvalidValueError(
+    `values may not contain Node platform objects (Blob, File, KeyObject, CryptoKey, BlockList, SocketAddress, ` +
+      `histograms: objects backed by a native handle, which structuredClone passes between threads but ` +
+      `v8.serialize cannot write into memory); store their data instead, found: ${className(obj)}`,
+  );
+}
+
+function cryptoKeyClass(): Array<abstract new (...args: never[]) => object> {
+  const C = (globalThis as { CryptoKey?: unknown }).CryptoKey;
+  return typeof C === 'function' ? [C as abstract new (...args: never[]) => object] : [];
+}
+
+/** Node's platform classes that structuredClone passes but v8.serialize cannot write faithfully. */
+const kPlatformClasses: ReadonlyArray<abstract new (...args: never[]) => object> = [
+  Blob, BlockList, SocketAddress, KeyObject, X509Certificate, MessagePort, BroadcastChannel,
+  ...cryptoKeyClass(),
+  Object.getPrototypeOf(createHistogram()).constructor as abstract new (...args: never[]) => object,
+];
+
+/**
+ * Whether this Node writes some platform objects as plain objects instead of handing them to
+ * `_writeHostObject` (Node 22 and later write a Blob as `{}`): then values are walked for them first.
+ */
+const kWalkForPlatformObjects = ((): boolean => {
+  try {
+    const ser = new ValueSerializer();
+    ser.writeHeader();
+    ser.writeValue(new Blob([]));
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+/** Throws if a platform object occurs anywhere in `value` (own enumerable properties, Map and Set entries). */
+function refusePlatformObjects(value: object): void {
+  const seen = new Set<object>();
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v !== 'object' || v === null || seen.has(v)) continue;
+    seen.add(v);
+    if (ArrayBuffer.isView(v) || v instanceof ArrayBuffer || v instanceof SharedArrayBuffer) continue;
+    for (const C of kPlatformClasses) if (v instanceof C) throw platformObjectError(v);
+    if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
+    else if (v instanceof Set) for (const x of v) stack.push(x);
+    for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+  }
+}
+
 /** `v8.serialize(value)` with the refusals above. */
 function serializeValue(value: unknown): Uint8Array {
+  if (kWalkForPlatformObjects && typeof value === 'object' && value !== null) refusePlatformObjects(value);
   const ser = new ValueSerializer();
   ser.writeHeader();
   ser.writeValue(value);

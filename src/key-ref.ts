@@ -17,7 +17,7 @@ import type { Hit, KeyQuery, Table } from './table.js';
 import type { Entry, Key, Pid } from './types.js';
 
 /** A unique key resolved once; see the module doc. Create with `registry.ref(key)`. */
-export class KeyRef {
+export class KeyRef<V = unknown> {
   /** The key, as given. */
   readonly key: Key;
   readonly #table: Table;
@@ -64,7 +64,7 @@ export class KeyRef {
   }
 
   /** `[[pid, value]]`, or `[]`: as `registry.lookup(key)`. */
-  lookup(): Entry[] {
-    return this.#resolve() ? [[makePid(this.inc, this.local), this.value]] : [];
+  lookup(): Array<Entry<V>> {
+    return this.#resolve() ? [[makePid(this.inc, this.local), this.value as V]] : [];
   }
 }

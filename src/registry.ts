@@ -35,25 +35,28 @@ const kNotFound = -2;
 const heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
 
 /** Internal hooks, set in the class's static block (they reach private state; not exported by index.ts). */
-let sweepImpl: (reg: Registry, dead: readonly DeadThread[] | null) => boolean;
-let tablesImpl: (reg: Registry) => readonly Table[];
+let sweepImpl: (reg: Registry<unknown>, dead: readonly DeadThread[] | null) => boolean;
+let tablesImpl: (reg: Registry<unknown>) => readonly Table[];
 
 /**
  * Internal (coordinator): sweeps the entries of stopped owners from every table of `reg`, recovering
  * locks of stopped holders on the way; `dead` lists the incarnations (their slots narrow the scan), or
  * null for a full sweep by liveness. Never blocks. Returns false if a table was busy (retry later).
  */
-export function sweepRegistry(reg: Registry, dead: readonly DeadThread[] | null): boolean {
+export function sweepRegistry(reg: Registry<unknown>, dead: readonly DeadThread[] | null): boolean {
   return sweepImpl(reg, dead);
 }
 
 /** Internal (tests, tools): the partition tables of `reg`. */
-export function tablesOf(reg: Registry): readonly Table[] {
-  return tablesImpl(reg);
+export function tablesOf<V>(reg: Registry<V>): readonly Table[] {
+  return tablesImpl(reg as Registry<unknown>);
 }
 
-/** A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach` elsewhere. */
-export class Registry {
+/**
+ * A registry instance in one thread. Create with `Registry.create`, share `handle`, `Registry.attach`
+ * elsewhere. `V` types the values (`Registry.create<Room>(…)`); it is a compile-time promise only.
+ */
+export class Registry<V = unknown> {
   /** Structured-cloneable description; pass it to workers through `workerData` or `postMessage`. */
   readonly handle: RegistryHandle;
   /** The registry's name (used in events and errors). */
@@ -99,7 +102,7 @@ export class Registry {
    * Creates a registry. Any thread. Validates every option before allocating (`InvalidOptionError`).
    * Cost: one SharedArrayBuffer per partition, plus two small ones for metadata and locks.
    */
-  static create(options: RegistryOptions): Registry {
+  static create<V = unknown>(options: RegistryOptions): Registry<V> {
     const o = resolveOptions(options);
     const domain = Domain.current();
     const kind = kKinds.indexOf(o.keys);
@@ -118,7 +121,7 @@ export class Registry {
       meta: allocatePartition(16, o.maxPartitionBytes, kind),
       locks: allocatePartition(16, o.maxPartitionBytes, kind),
     };
-    const reg = new Registry(handle);
+    const reg = new Registry<V>(handle);
     for (const [k, v] of o.meta) reg.putMeta(k, v);
     domain.registryOpened(1);
     reg.#announce(domain);
@@ -147,8 +150,8 @@ export class Registry {
    * Attaches to a registry from its handle. Any thread (worker, piscina task worker, main). The first
    * handle a thread attaches also decides its domain. Throws `UnknownRegistryError` for a non-handle.
    */
-  static attach(handle: RegistryHandle): Registry {
-    const reg = new Registry(checkHandle(handle));
+  static attach<V = unknown>(handle: RegistryHandle): Registry<V> {
+    const reg = new Registry<V>(checkHandle(handle));
     remember(reg.handle);
     return reg;
   }
@@ -225,7 +228,7 @@ export class Registry {
    * Duplicate kinds always succeed. Listeners get a `register` event on success.
    * Cost: one partition lock. Throws on a bad key or value before anything changes.
    */
-  register(key: Key, value: unknown): RegisterResult {
+  register(key: Key, value: V): RegisterResult {
     this.#check();
     const v = encodeValue(value, this.handle.maxValueBytes);
     const q = this.#prep(key);
@@ -277,18 +280,18 @@ export class Registry {
    * Never returns an owner already declared dead. Any thread; lock-free, no message.
    * Cost: one probe in one partition (`'duplicate'`: one probe in every partition).
    */
-  lookup(key: Key): Entry[] {
+  lookup(key: Key): Array<Entry<V>> {
     this.#check();
     if (this.#unique) {
       const row = this.#resolve(key);
       if (row >= 0) {
         const c = this.#cache as LookupCache;
         const b = row * kRowWords;
-        return [[makePid(c.rows[b + kRowInc] as number, c.rows[b + kRowLocal] as number), c.values[row]]];
+        return [[makePid(c.rows[b + kRowInc] as number, c.rows[b + kRowLocal] as number), c.values[row] as V]];
       }
-      return row === kInHit ? [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value]] : [];
+      return row === kInHit ? [[makePid(this.#hit.inc, this.#hit.local), this.#hit.value as V]] : [];
     }
-    return this.#entries(this.#prep(key)).map((e) => [makePid(e.inc, e.local), e.value]);
+    return this.#entries(this.#prep(key)).map((e) => [makePid(e.inc, e.local), e.value as V]);
   }
 
   /**
@@ -361,15 +364,15 @@ export class Registry {
    * Resolves a unique `key` once, for repeated `whereis()` / `lookup()` without hashing or a cache
    * lookup (see key-ref.ts). Any thread; the ref is used by the thread that made it.
    */
-  ref(key: Key): KeyRef {
+  ref(key: Key): KeyRef<V> {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`ref is only supported for unique registries, not ${this.kind}`);
     const q = this.#ownQuery(key);
-    return new KeyRef(key, q, this.#tables[this.#partition(q)] as Table, this.#domain, this.#control);
+    return new KeyRef<V>(key, q, this.#tables[this.#partition(q)] as Table, this.#domain, this.#control);
   }
 
   /** Entries under `key` whose value matches `pattern` and `guards` (the key is literal). Lock-free. */
-  match(key: Key, pattern: unknown, guards?: readonly Guard[]): Entry[] {
+  match(key: Key, pattern: unknown, guards?: readonly Guard[]): Array<Entry<V>> {
     this.#check();
     const test = compileValueMatcher(pattern, guards, 'match');
     return this.lookup(key).filter((e) => test(e[1]));
@@ -444,7 +447,7 @@ export class Registry {
   }
 
   /** Values `pid` registered under `key`. Lock-free. */
-  values(key: Key, pid: Pid): unknown[] {
+  values(key: Key, pid: Pid): V[] {
     this.#check();
     return this.lookup(key).filter((e) => e[0] === pid).map((e) => e[1]);
   }
@@ -454,7 +457,7 @@ export class Registry {
    * calling `fn` when the caller holds no entry under the key. `fn` runs in the caller, outside any lock;
    * the write is applied only if the entry is unchanged meanwhile (else `fn` runs again). No event.
    */
-  updateValue<V>(key: Key, fn: (old: V) => V): UpdateResult<V> {
+  updateValue<T extends V = V>(key: Key, fn: (old: T) => T): UpdateResult<T> {
     this.#check();
     if (!this.#unique) throw new UnsupportedError(`updateValue is not supported for ${this.kind} registries`);
     const pid = self();
@@ -464,7 +467,7 @@ export class Registry {
       const p = this.#findUnique(key);
       const e = this.#hit;
       if (p < 0 || e.inc !== inc || e.local !== local) return { ok: false };
-      const previous = e.value as V;
+      const previous = e.value as T;
       const serial = e.serial;
       const next = fn(previous);
       const v = encodeValue(next, this.handle.maxValueBytes);
@@ -478,18 +481,18 @@ export class Registry {
    * with `{ parallel: true }` the calls run concurrently (as promises) and the result is a promise.
    * Exceptions propagate.
    */
-  dispatch(key: Key, fn: (entries: Entry[]) => void, opts?: { parallel?: false }): void;
-  dispatch(key: Key, fn: (entries: Entry[]) => unknown, opts: { parallel: true }): Promise<void>;
-  dispatch(key: Key, fn: (entries: Entry[]) => unknown, opts?: { parallel?: boolean }): void | Promise<void> {
+  dispatch(key: Key, fn: (entries: Array<Entry<V>>) => void, opts?: { parallel?: false }): void;
+  dispatch(key: Key, fn: (entries: Array<Entry<V>>) => unknown, opts: { parallel: true }): Promise<void>;
+  dispatch(key: Key, fn: (entries: Array<Entry<V>>) => unknown, opts?: { parallel?: boolean }): void | Promise<void> {
     this.#check();
     if (opts !== undefined && (typeof opts !== 'object' || opts === null)) {
       throw new InvalidOptionError(`expected dispatch options to be an object, got: ${describe(opts)}`);
     }
     const q = this.#prep(key);
-    const groups: Entry[][] = [];
+    const groups: Array<Array<Entry<V>>> = [];
     for (const t of this.#tablesFor(q)) {
       const es = t.all(q, this.#alive);
-      if (es.length > 0) groups.push(es.map((e) => [makePid(e.inc, e.local), e.value]));
+      if (es.length > 0) groups.push(es.map((e) => [makePid(e.inc, e.local), e.value as V]));
     }
     if (opts?.parallel === true) return Promise.all(groups.map(async (g) => fn(g))).then(() => undefined);
     for (const g of groups) fn(g);
