@@ -246,7 +246,7 @@ function cryptoKeyClass(): Array<abstract new (...args: never[]) => object> {
 
 /** Node's platform classes that structuredClone passes but v8.serialize cannot write faithfully. */
 const kPlatformClasses: ReadonlyArray<abstract new (...args: never[]) => object> = [
-  Blob, BlockList, SocketAddress, KeyObject, X509Certificate, MessagePort, BroadcastChannel,
+  Blob, BlockList, SocketAddress, KeyObject as unknown as abstract new () => object, X509Certificate, MessagePort, BroadcastChannel,
   ...cryptoKeyClass(),
   Object.getPrototypeOf(createHistogram()).constructor as abstract new (...args: never[]) => object,
 ];
