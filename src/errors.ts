@@ -116,6 +116,17 @@ export class TimeoutError extends RosterError {
   }
 }
 
+/**
+ * A message cannot cross threads (a function, a symbol, a SharedArrayBuffer...). Thrown at the
+ * sender, before anything is sent.
+ */
+export class InvalidMessageError extends RosterError {
+  static readonly code = 'ROSTER_ERR_INVALID_MESSAGE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(InvalidMessageError.code, message, options);
+  }
+}
+
 const kByCode = new Map<string, abstract new (...args: never[]) => RosterError>([
   [InvalidOptionError.code, InvalidOptionError],
   [InvalidKeyError.code, InvalidKeyError],
@@ -128,6 +139,7 @@ const kByCode = new Map<string, abstract new (...args: never[]) => RosterError>(
   [UnknownRegistryError.code, UnknownRegistryError],
   [StaleIncarnationError.code, StaleIncarnationError],
   [TimeoutError.code, TimeoutError],
+  [InvalidMessageError.code, InvalidMessageError],
 ]);
 
 /** Formats a received value for an error message: `got: 3 (number)`. */

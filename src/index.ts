@@ -14,6 +14,7 @@ export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './pattern.js';
 export {
   RosterError, InvalidOptionError, InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError,
   CapacityError, InvalidMatchSpecError, UnsupportedError, UnknownRegistryError, StaleIncarnationError, TimeoutError,
+  InvalidMessageError,
 } from './errors.js';
 export type {
   Pid, Key, KeysKind, Entry, RegisterResult, UpdateResult, MetaResult, RegistryEvent, RegistryOptions,

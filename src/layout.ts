@@ -43,11 +43,14 @@
  *  header line (16 words): magic, version, gen counter, random domain id, deaths declared,
  *  deaths swept, heartbeat ms, coordinator incarnation, registries open, fences
  *  thread slots: kMaxThreads × 16 words (one cache line each):
- *   ┌──────┬──────┬────────────────┬───────────┬───────────┬────────┬────────────┬──────────┐
- *   │ live │ last │ state          │ heartbeat │ nextLocal │ reason │ parent tid │ reserved │
- *   │      │      │ tid << 3 | code│           │           │        │            │          │
- *   └──────┴──────┴────────────────┴───────────┴───────────┴────────┴────────────┴──────────┘
+ *   ┌──────┬──────┬────────────────┬───────────┬───────────┬────────┬────────────┬──────────┬────────┬──────────┐
+ *   │ live │ last │ state          │ heartbeat │ nextLocal │ reason │ parent tid │ doorbell │ parked │ reserved │
+ *   │      │      │ tid << 3 | code│           │           │        │            │ (mail)   │ (mail) │ 9..15    │
+ *   └──────┴──────┴────────────────┴───────────┴───────────┴────────┴────────────┴──────────┴────────┴──────────┘
  * ```
+ * `doorbell` and `parked` belong to the thread's mailroom (src/runtime/mailroom.ts): senders bump the
+ * doorbell after publishing mail; `parked` says whether this incarnation has a mailroom open and
+ * whether it sleeps on the doorbell (see kTParked).
  * `live` holds the incarnation while the thread is alive and 0 once it is fenced or declared dead, so
  * a liveness check is one load. `last` keeps the incarnation after death, for sweeping. The state word
  * carries the owning thread's `threadId` with the state code, so one CAS claims a slot *and* names
@@ -214,6 +217,14 @@ export const kTNextLocal = 4;
 export const kTReason = 5;
 /** The `threadId` of the thread that created this one (if it had loaded Roster), or -1. */
 export const kTParent = 6;
+/** Mail doorbell: bumped by every sender after it publishes mail to this thread (mailroom.ts). */
+export const kTDoorbell = 7;
+/**
+ * Mailroom state of this slot's incarnation `inc`: `inc` while its mailroom is open and awake,
+ * `inc ^ kParkedFlip` (mailroom.ts) while it sleeps on the doorbell (senders then notify), anything else (0, or a
+ * previous incarnation's value) while it has no mailroom: mail to it is refused.
+ */
+export const kTParked = 8;
 export const kDomainWords = kDomainHeaderWords + kMaxThreads * kDThreadWords;
 
 /** Thread slot state codes (low kStateBits bits of kTState); the state machine is in domain.ts. */

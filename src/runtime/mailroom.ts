@@ -1,0 +1,560 @@
+/**
+ * The mailroom: one per thread, its inbox and its outboxes. Mail is addressed by thread incarnation
+ * (domain.ts) and travels through one SPSC ring (ring.ts) per sender → receiver pair.
+ *
+ * **Handover.** A sender creates the ring on its first message to a receiver and posts it on the
+ * receiver's `BroadcastChannel` (`roster:mail:<domain id>:<inc>`); records written before the receiver
+ * adopts it are read later. A thread receives mail only once its mailroom is open (`Mailroom.current()`):
+ * its slot's kTParked word then holds its incarnation, and mail to an incarnation without one is refused.
+ *
+ * **Delivery.** At most once; FIFO per sender → receiver pair, across inline, queued and indirect
+ * messages; no order across senders. `send` returns false (and counts a drop) when the receiver is not
+ * alive or has no mailroom, or when its backlog is past the bound below; it never throws for that and
+ * never waits. Messages queued for a receiver that dies are dropped and counted.
+ *
+ * **Ring full** (a slow receiver): the encoded message is kept in a per-receiver FIFO in the sender,
+ * flushed in order from the sender's event loop as the receiver frees space (a `waitAsync` on the ring's
+ * head, re-checking the receiver's liveness every kPumpMs). Bound per receiver: `maxQueued` messages
+ * (default 65,536) and `maxQueuedBytes` (default 64 MiB); past either, `send` returns false.
+ *
+ * **Large messages** (more than a quarter of the ring): the encoding is copied into a fresh
+ * SharedArrayBuffer posted on the receiver's channel with a sequence number, and a small indirect record
+ * takes its place in the ring. The receiver stops reading that ring until the payload has arrived.
+ *
+ * **Doorbell.** After publishing, a sender bumps the receiver's kTDoorbell word, and notifies it only
+ * when kTParked says the receiver sleeps. The receiver spins briefly, then parks on the doorbell.
+ *
+ * **Counters** live in a per-thread SharedArrayBuffer (`statsBuffer`), readable by any thread it is
+ * handed to (`Mailroom.readStats`): u32 counters that wrap.
+ *
+ * @module
+ */
+import { BroadcastChannel } from 'node:worker_threads';
+import { Domain, incSlot, waitFor } from '../domain.js';
+import { InvalidMessageError, describe } from '../errors.js';
+import { kTDoorbell, kTParked, threadBase } from '../layout.js';
+import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js';
+import { kDefaultRingBytes, kFull, kTooLarge, kWritten, Ring } from './ring.js';
+
+/** One message. `kind` u8, `to` u32 (the receiver's local actor id, 0 = the thread), `from` a pid, `ref` a call id or 0, `deadline` ms since the epoch or 0. */
+export interface Envelope {
+  kind: number;
+  to: number;
+  from: number;
+  ref: number;
+  deadline: number;
+  body: unknown;
+}
+
+/** Options of a thread's mailroom, applied when it is first created. */
+export interface MailroomOptions {
+  /** Data bytes of each outgoing ring (a power of two, 1 KiB to 1 GiB). Default 256 KiB. */
+  readonly ringBytes?: number;
+  /** Messages kept per receiver while its ring is full. Default 65,536. */
+  readonly maxQueued?: number;
+  /** Bytes kept per receiver while its ring is full. Default 64 MiB. */
+  readonly maxQueuedBytes?: number;
+}
+
+/** Counters of one thread's mail (u32, wrapping). */
+export interface MailStats {
+  /** Envelopes handed to `drain`'s handler. */
+  readonly received: number;
+  /** Envelopes accepted by `send` (written, queued or looped back). */
+  readonly sent: number;
+  /** Envelopes refused by `send`, and queued ones discarded because their receiver died. */
+  readonly dropped: number;
+  /** Envelopes now queued in this thread for full rings. */
+  readonly queued: number;
+  /** Envelopes sent indirectly (large). */
+  readonly indirect: number;
+  /** Incoming rings now adopted. */
+  readonly rings: number;
+}
+
+const kSReceived = 0;
+const kSSent = 1;
+const kSDropped = 2;
+const kSQueued = 3;
+const kSIndirect = 4;
+const kSRings = 5;
+const kStatsWords = 16;
+
+/** `kTParked` holds `inc ^ kParkedFlip` while the receiver sleeps: never an incarnation of that slot, nor 0. */
+export const kParkedFlip = 1 << 9;
+/** Record tags in a ring. */
+const kTagMail = 1;
+const kTagIndirect = 2;
+/** Envelope header: from f64, ref f64, deadline f64, to u32, kind u8, 3 bytes of padding; then the body. */
+export const kEnvelopeHeaderBytes = 32;
+/** The spin on the doorbell before parking (µs), and the longest single park (ms). */
+const kSpinUs = 100;
+const kParkMs = 1000;
+/** How often a full ring's backlog re-checks its receiver's liveness. */
+const kPumpMs = 20;
+/** How often idle drains look for rings of stopped senders and outboxes of dead receivers. */
+const kSweepMs = 50;
+/** Records taken from one ring before moving to the next. */
+const kQuantum = 32;
+
+interface Outbox {
+  readonly to: number;
+  readonly ring: Ring;
+  readonly channel: BroadcastChannel;
+  queue: Uint8Array[];
+  qhead: number;
+  qbytes: number;
+  seq: number;
+  pumping: boolean;
+}
+
+interface Inbox {
+  readonly from: number;
+  readonly ring: Ring;
+  readonly payloads: Map<number, SharedArrayBuffer>;
+  /** When an indirect record first waited for its payload (0 = not waiting). */
+  blockedSince: number;
+}
+
+type ChannelMessage = { t: 'ring'; from: number; sab: SharedArrayBuffer } | { t: 'big'; from: number; seq: number; sab: SharedArrayBuffer };
+
+let current: Mailroom | undefined;
+
+/** Appends an envelope (header, then body) to `w`. Throws `InvalidMessageError`; `w.len` is then unchanged. */
+export function encodeEnvelope(env: Envelope, w: ScratchWriter): void {
+  const { kind, to, from, ref, deadline } = env;
+  if ((kind & 0xff) !== kind || to >>> 0 !== to || typeof from !== 'number' || typeof ref !== 'number' || typeof deadline !== 'number') {
+    throw new InvalidMessageError(`an envelope needs kind (u8), to (u32), from, ref and deadline (numbers), got kind ${describe(kind)}, to ${describe(to)}`);
+  }
+  const start = w.len;
+  w.ensure(kEnvelopeHeaderBytes);
+  const v = w.view;
+  v.setFloat64(start, from, true);
+  v.setFloat64(start + 8, ref, true);
+  v.setFloat64(start + 16, deadline, true);
+  v.setUint32(start + 24, to, true);
+  v.setUint32(start + 28, kind, true);
+  w.len = start + kEnvelopeHeaderBytes;
+  try {
+    encodeMessage(env.body, w);
+  } catch (e) {
+    w.len = start;
+    throw e;
+  }
+}
+
+/** Decodes the envelope in `u8[start, start + len)` (a copy; `view` is a DataView of all of `u8.buffer`). */
+export function decodeEnvelope(u8: Uint8Array, view: DataView, start: number, len: number): Envelope {
+  if (len < kEnvelopeHeaderBytes) throw new RangeError('corrupt envelope: too short');
+  return {
+    kind: view.getUint8(start + 28),
+    to: view.getUint32(start + 24, true),
+    from: view.getFloat64(start, true),
+    ref: view.getFloat64(start + 8, true),
+    deadline: view.getFloat64(start + 16, true),
+    body: decodeMessage(u8, start + kEnvelopeHeaderBytes, start + len),
+  };
+}
+
+/**
+ * A thread's mailroom. **Threads:** each thread has its own (`Mailroom.current()`); its methods are
+ * called from that thread only. Nothing in it blocks for more than microseconds.
+ */
+export class Mailroom {
+  readonly inc: number;
+  /** This thread's counters (see `MailStats`); hand it to an observer, which reads it with `readStats`. */
+  readonly statsBuffer = new SharedArrayBuffer(kStatsWords * 4);
+  readonly #stats = new Int32Array(this.statsBuffer);
+  readonly #dom: Domain;
+  readonly #i32: Int32Array;
+  readonly #bell: number;
+  readonly #parked: number;
+  readonly #channel: BroadcastChannel;
+  readonly #ringBytes: number;
+  readonly #maxQueued: number;
+  readonly #maxQueuedBytes: number;
+  readonly #w = new ScratchWriter();
+  readonly #rec = new Uint8Array(8);
+  readonly #recView = new DataView(this.#rec.buffer);
+  readonly #outboxes = new Map<number, Outbox>();
+  readonly #inboxes: Inbox[] = [];
+  readonly #byInc = new Map<number, Inbox>();
+  #loop: Uint8Array[] = [];
+  #loopHead = 0;
+  #rr = 0;
+  #lastSweep = 0;
+
+  private constructor(options: MailroomOptions) {
+    this.#dom = Domain.current();
+    this.inc = this.#dom.inc;
+    this.#i32 = this.#dom.i32;
+    const base = threadBase(incSlot(this.inc));
+    this.#bell = base + kTDoorbell;
+    this.#parked = base + kTParked;
+    this.#ringBytes = options.ringBytes ?? kDefaultRingBytes;
+    this.#maxQueued = options.maxQueued ?? 65_536;
+    this.#maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
+    this.#channel = new BroadcastChannel(channelName(this.#dom, this.inc));
+    this.#channel.onmessage = (ev: unknown) => this.#onChannel((ev as { data: ChannelMessage }).data);
+    this.#channel.unref();
+    // ORDER: open (kTParked = inc) only after the channel listens: a sender that sees the mailroom open
+    // posts its ring handover to a listener that exists.
+    Atomics.store(this.#i32, this.#parked, this.inc);
+  }
+
+  /** This thread's mailroom, created (claiming the thread's incarnation) on first call with `options`. */
+  static current(options: MailroomOptions = {}): Mailroom {
+    current ??= new Mailroom(options);
+    return current;
+  }
+
+  /** Reads a thread's counters from its `statsBuffer`. Any thread; six atomic loads. */
+  static readStats(sab: SharedArrayBuffer): MailStats {
+    const s = new Int32Array(sab);
+    const u = (i: number): number => Atomics.load(s, i) >>> 0;
+    return { received: u(kSReceived), sent: u(kSSent), dropped: u(kSDropped), queued: u(kSQueued), indirect: u(kSIndirect), rings: u(kSRings) };
+  }
+
+  /** This thread's counters. */
+  stats(): MailStats {
+    return Mailroom.readStats(this.statsBuffer);
+  }
+
+  /** Messages queued in this thread for `toInc` while its ring is full. */
+  queued(toInc: number): number {
+    const out = this.#outboxes.get(toInc);
+    return out === undefined ? 0 : out.queue.length - out.qhead;
+  }
+
+  /**
+   * Sends `env` to the thread with incarnation `toInc`. Returns true once the message is in the ring,
+   * queued behind a full ring, or looped back (`toInc` is this thread); false, counting a drop, when
+   * the receiver is not alive, has no mailroom, or its backlog is at its bound. Throws
+   * `InvalidMessageError` (nothing sent) for a body that cannot cross threads. **Cost:** the encoding,
+   * a copy into the ring, two atomic stores, an atomic add and a load (plus a notify if the receiver
+   * sleeps); the first message to a receiver also creates its ring and posts it.
+   */
+  send(toInc: number, env: Envelope): boolean {
+    const w = this.#w;
+    w.len = 0;
+    encodeEnvelope(env, w);
+    const ok = this.#send(toInc, w.buf, w.len);
+    w.len = 0;
+    if (w.buf.length > 1 << 20) w.trim();
+    return ok;
+  }
+
+  #send(toInc: number, bytes: Uint8Array, len: number): boolean {
+    if (toInc === this.inc) {
+      this.#loop.push(bytes.slice(0, len));
+      this.#count(kSSent, 1);
+      this.#ringBell(toInc);
+      return true;
+    }
+    let out = this.#outboxes.get(toInc);
+    if (out === undefined || !this.#dom.isAlive(toInc)) {
+      if (out !== undefined) this.#closeOutbox(out);
+      out = this.#openOutbox(toInc);
+      if (out === undefined) return this.#drop();
+    }
+    if (out.queue.length === out.qhead) {
+      const r = this.#write(out, bytes, len);
+      if (r === kWritten) {
+        out.ring.publish();
+        this.#ringBell(toInc);
+        this.#count(kSSent, 1);
+        return true;
+      }
+    }
+    if (out.queue.length - out.qhead >= this.#maxQueued || out.qbytes + len > this.#maxQueuedBytes) return this.#drop();
+    out.queue.push(bytes.slice(0, len));
+    out.qbytes += len;
+    this.#count(kSQueued, 1);
+    this.#count(kSSent, 1);
+    if (!out.pumping) void this.#pump(out);
+    return true;
+  }
+
+  #openOutbox(to: number): Outbox | undefined {
+    const p = Atomics.load(this.#i32, threadBase(incSlot(to)) + kTParked);
+    // ORDER: liveness after the mailroom check; both seq-cst loads of the receiver's slot.
+    if ((p !== to && p !== (to ^ kParkedFlip)) || !this.#dom.isAlive(to)) return undefined;
+    const ring = Ring.create(this.inc, to, this.#ringBytes);
+    const channel = new BroadcastChannel(channelName(this.#dom, to));
+    channel.unref();
+    const out: Outbox = { to, ring, channel, queue: [], qhead: 0, qbytes: 0, seq: 0, pumping: false };
+    this.#outboxes.set(to, out);
+    channel.postMessage({ t: 'ring', from: this.inc, sab: ring.sab } satisfies ChannelMessage);
+    return out;
+  }
+
+  #closeOutbox(out: Outbox): void {
+    const lost = out.queue.length - out.qhead;
+    if (lost > 0) {
+      this.#count(kSQueued, -lost);
+      this.#count(kSDropped, lost);
+    }
+    out.queue = [];
+    out.qhead = 0;
+    out.qbytes = 0;
+    out.channel.close();
+    if (this.#outboxes.get(out.to) === out) this.#outboxes.delete(out.to);
+  }
+
+  /** Writes one encoded envelope inline, or (too large) indirectly. Unpublished. */
+  #write(out: Outbox, bytes: Uint8Array, len: number): number {
+    const r = out.ring.write(bytes, 0, len, kTagMail);
+    if (r !== kTooLarge) return r;
+    this.#recView.setUint32(0, out.seq, true);
+    this.#recView.setUint32(4, len, true);
+    // The record first (unpublished, so invisible), then the payload, then the caller publishes: a
+    // crash in between leaves at worst an orphan payload, dropped with the ring.
+    if (out.ring.write(this.#rec, 0, 8, kTagIndirect) !== kWritten) return kFull;
+    const sab = new SharedArrayBuffer(len);
+    new Uint8Array(sab).set(bytes.subarray(0, len));
+    out.channel.postMessage({ t: 'big', from: this.inc, seq: out.seq, sab } satisfies ChannelMessage);
+    out.seq = (out.seq + 1) >>> 0;
+    this.#count(kSIndirect, 1);
+    return kWritten;
+  }
+
+  /** Flushes a full ring's backlog in order as the receiver frees space; drops it if the receiver dies. */
+  async #pump(out: Outbox): Promise<void> {
+    out.pumping = true;
+    try {
+      while (out.queue.length - out.qhead > 0) {
+        if (this.#outboxes.get(out.to) !== out) return;
+        if (!this.#dom.isAlive(out.to)) return this.#closeOutbox(out);
+        let wrote = 0;
+        let next: Uint8Array | undefined;
+        while ((next = out.queue[out.qhead]) !== undefined && this.#write(out, next, next.length) === kWritten) {
+          out.queue[out.qhead++] = undefined as unknown as Uint8Array;
+          out.qbytes -= next.length;
+          wrote++;
+        }
+        if (wrote > 0) {
+          out.ring.publish();
+          this.#ringBell(out.to);
+          this.#count(kSQueued, -wrote);
+        }
+        if (out.qhead > 1024 && out.qhead * 2 > out.queue.length) {
+          out.queue = out.queue.slice(out.qhead);
+          out.qhead = 0;
+        }
+        if (next === undefined) break;
+        await out.ring.waitForSpace(next.length > out.ring.maxRecord ? 8 : next.length, kPumpMs);
+      }
+    } finally {
+      out.pumping = false;
+      if (out.queue.length === out.qhead) {
+        out.queue = [];
+        out.qhead = 0;
+      }
+    }
+  }
+
+  /** Bumps `to`'s doorbell; wakes it if it sleeps. */
+  #ringBell(to: number): void {
+    const base = threadBase(incSlot(to));
+    // ORDER: the ring's tail was stored (seq-cst) before this add and the load below; the receiver
+    // stores its parked state before re-checking the tails (Dekker): one of the two sees the other.
+    Atomics.add(this.#i32, base + kTDoorbell, 1);
+    if (Atomics.load(this.#i32, base + kTParked) === (to ^ kParkedFlip)) Atomics.notify(this.#i32, base + kTDoorbell);
+  }
+
+  #drop(): false {
+    this.#count(kSDropped, 1);
+    return false;
+  }
+
+  #count(word: number, n: number): void {
+    // ORDER: statistics only; atomic so that observers on other threads read whole words.
+    Atomics.add(this.#stats, word, n);
+  }
+
+  // ── Receiving ─────────────────────────────────────────────────────────────────────────────────
+
+  #onChannel(m: ChannelMessage): void {
+    if (m.t === 'ring') {
+      if (this.#byInc.has(m.from)) return;
+      let ring: Ring;
+      try {
+        ring = Ring.consumer(m.sab);
+      } catch {
+        return;
+      }
+      if (ring.consumer !== this.inc || ring.producer !== m.from) return;
+      const inbox: Inbox = { from: m.from, ring, payloads: new Map(), blockedSince: 0 };
+      this.#inboxes.push(inbox);
+      this.#byInc.set(m.from, inbox);
+      this.#count(kSRings, 1);
+    } else if (m.t === 'big') {
+      this.#byInc.get(m.from)?.payloads.set(m.seq, m.sab);
+    }
+    this.wake();
+  }
+
+  /** Wakes this thread's `waitForMail` (from this thread: a timer, a channel message, a stop request). */
+  wake(): void {
+    Atomics.add(this.#i32, this.#bell, 1);
+    Atomics.notify(this.#i32, this.#bell);
+  }
+
+  /** True if a message can be drained now. Cost: one atomic load per incoming ring. */
+  hasMail(): boolean {
+    if (this.#loop.length > this.#loopHead) return true;
+    for (const inbox of this.#inboxes) if (ready(inbox)) return true;
+    return false;
+  }
+
+  /**
+   * Hands up to `max` envelopes to `handler`, round-robin across this thread's rings (and its loopback
+   * queue), FIFO within each; returns how many. A message is consumed before its handler runs (at
+   * most once): if the handler throws, the error propagates and the rest stay for the next drain.
+   * Rings of stopped senders are dropped once empty. A damaged ring (shared memory overwritten) is
+   * dropped with a process warning (`ROSTER_MAIL_CORRUPT`).
+   */
+  drain(max: number, handler: (env: Envelope) => void): number {
+    let n = 0;
+    const k = this.#inboxes.length + 1;
+    for (let progress = true; progress && n < max; ) {
+      progress = false;
+      for (let j = 0; j < k && n < max; j++) {
+        const s = (this.#rr + j) % k;
+        const take = Math.min(kQuantum, max - n);
+        const inbox = s < k - 1 ? this.#inboxes[s] : undefined;
+        const got = inbox === undefined ? this.#drainLoop(take, handler) : this.#drainRing(inbox, take, handler);
+        if (got > 0) progress = true;
+        n += got;
+      }
+    }
+    this.#rr = (this.#rr + 1) % (this.#inboxes.length + 1);
+    if (n < max) this.#sweep();
+    return n;
+  }
+
+  #drainLoop(take: number, handler: (env: Envelope) => void): number {
+    let got = 0;
+    while (got < take && this.#loopHead < this.#loop.length) {
+      const b = this.#loop[this.#loopHead] as Uint8Array;
+      this.#loop[this.#loopHead++] = undefined as unknown as Uint8Array;
+      if (this.#loopHead === this.#loop.length) {
+        this.#loop = [];
+        this.#loopHead = 0;
+      }
+      got++;
+      this.#count(kSReceived, 1);
+      handler(decodeEnvelope(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, b.length));
+    }
+    return got;
+  }
+
+  #drainRing(inbox: Inbox, take: number, handler: (env: Envelope) => void): number {
+    const ring = inbox.ring;
+    let got = 0;
+    try {
+      while (got < take) {
+        let env: Envelope;
+        try {
+          const tag = ring.next();
+          if (tag === 0) break;
+          if (tag === kTagMail) env = decodeEnvelope(ring.u8, ring.view, ring.recordStart, ring.recordLen);
+          else if (tag === kTagIndirect && ring.recordLen === 8) {
+            const seq = ring.view.getUint32(ring.recordStart, true);
+            const sab = inbox.payloads.get(seq);
+            if (sab === undefined) {
+              if (inbox.blockedSince === 0) inbox.blockedSince = Date.now();
+              break;
+            }
+            inbox.payloads.delete(seq);
+            inbox.blockedSince = 0;
+            env = decodeEnvelope(new Uint8Array(sab), new DataView(sab), 0, sab.byteLength);
+          } else throw new RangeError(`unknown record tag ${tag}`);
+        } catch (e) {
+          this.#dropInbox(inbox, e);
+          break;
+        }
+        ring.consume();
+        got++;
+        handler(env);
+      }
+    } finally {
+      ring.commit();
+      if (got > 0) this.#count(kSReceived, got);
+    }
+    return got;
+  }
+
+  #dropInbox(inbox: Inbox, why?: unknown): void {
+    const i = this.#inboxes.indexOf(inbox);
+    if (i < 0) return;
+    this.#inboxes.splice(i, 1);
+    this.#byInc.delete(inbox.from);
+    this.#count(kSRings, -1);
+    if (why !== undefined) {
+      process.emitWarning(`dropped the mail ring from incarnation ${inbox.from}: ${why instanceof Error ? why.message : String(why)}`, {
+        code: 'ROSTER_MAIL_CORRUPT',
+      });
+    }
+  }
+
+  /** Drops rings of stopped senders once drained, and outboxes of receivers no longer alive. At most every kSweepMs. */
+  #sweep(): void {
+    const now = Date.now();
+    if (now - this.#lastSweep < kSweepMs) return;
+    this.#lastSweep = now;
+    for (const inbox of [...this.#inboxes]) {
+      // ORDER: stopped first, then the tail: a stopped sender publishes nothing more, so a ring found
+      // empty after that check stays empty.
+      if (!this.#dom.isStopped(inbox.from)) continue;
+      if (inbox.ring.hasRecord() && (inbox.blockedSince === 0 || now - inbox.blockedSince < 1000)) continue;
+      this.#dropInbox(inbox);
+    }
+    for (const out of [...this.#outboxes.values()]) if (!this.#dom.isAlive(out.to)) this.#closeOutbox(out);
+  }
+
+  /**
+   * Resolves when mail may be there (or `wake()` was called): at once if some is; else after a spin of
+   * about 50–200 µs on the doorbell; else parks with `Atomics.waitAsync` on it, with a ref'd timer
+   * alongside so a thread waiting for mail is not allowed to exit. Never blocks the event loop.
+   */
+  async waitForMail(): Promise<void> {
+    const i32 = this.#i32;
+    if (this.hasMail()) return;
+    const rung = Atomics.load(i32, this.#bell);
+    const t0 = performance.now();
+    do {
+      for (let i = 0; i < 64; i++) if (Atomics.load(i32, this.#bell) !== rung) return;
+    } while ((performance.now() - t0) * 1000 < kSpinUs);
+    for (;;) {
+      const bell = Atomics.load(i32, this.#bell);
+      // ORDER: parked before the re-check of the rings (Dekker with #ringBell on the sender side).
+      Atomics.store(i32, this.#parked, this.inc ^ kParkedFlip);
+      try {
+        if (bell !== rung || this.hasMail()) return;
+        await waitFor(i32, this.#bell, bell, kParkMs);
+      } finally {
+        Atomics.store(i32, this.#parked, this.inc);
+      }
+      if (Atomics.load(i32, this.#bell) !== bell) return;
+      this.#sweep();
+    }
+  }
+}
+
+/** A receiver's channel name. */
+function channelName(dom: Domain, inc: number): string {
+  return `roster:mail:${dom.id >>> 0}:${inc >>> 0}`;
+}
+
+/** An inbox has a record to hand out now (not one waiting for its payload). */
+function ready(inbox: Inbox): boolean {
+  if (!inbox.ring.hasRecord()) return false;
+  if (inbox.blockedSince === 0) return true;
+  try {
+    return inbox.ring.next() === kTagIndirect ? inbox.payloads.has(inbox.ring.view.getUint32(inbox.ring.recordStart, true)) : true;
+  } catch {
+    return true; // damaged: drain drops it
+  }
+}
+
