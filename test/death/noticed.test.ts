@@ -29,6 +29,7 @@ import {
   exitOf, inlineWorker, kDGo, kDInside, kDReady, kDStopped, kDWrites, keyIn, keysIn, kNestedUrl, kPoolTaskUrl, newDeathBoard,
   startAgent, stopAgents, until, violations, waitAtLeast, waitWord, withTimeout,
 } from '../../dist/test/fixtures/death-kit.js';
+import { kParkAfterWrites } from '../../dist/test/fixtures/death-pool-task.js';
 import { mulberry32, pick, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 
 const seed = seedFromEnv();
@@ -99,7 +100,7 @@ describe(`piscina pools, no manual supervision (ROSTER_SEED=${seed})`, () => {
     const partitions = 4;
     const threads = 3;
     const perThread = 10 + randInt(rng, 40);
-    const park = rng() < 0.75 ? { slot: randInt(rng, threads), point: pick(rng, kPoints), after: randInt(rng, 40) } : undefined;
+    const park = rng() < 0.75 ? { slot: randInt(rng, threads), point: pick(rng, kPoints), after: randInt(rng, 40), threads } : undefined;
     const where = `[ROSTER_SEED=${seed} perThread=${perThread} park=${JSON.stringify(park)}]`;
     const reg = track(Registry.create({ keys: 'unique', partitions }));
     const mine = Array.from({ length: partitions }, (_, p) => keyIn(reg, p, `main/${p}/`));
@@ -115,9 +116,8 @@ describe(`piscina pools, no manual supervision (ROSTER_SEED=${seed})`, () => {
     );
     for (const r of runs) r.catch(() => undefined);
     await waitAtLeast(board.i32, kDReady, threads, `every pool worker to register its keys ${where}`);
+    await waitAtLeast(board.i32, kDWrites, kParkAfterWrites, `the pool workers to write ${where}`);
     if (park !== undefined) await waitWord(board.i32, kDStopped, 0, `a pool worker to stop inside a write ${where}`);
-    const writes = Atomics.load(board.i32, kDWrites);
-    await waitAtLeast(board.i32, kDWrites, writes + 32, `the pool workers to keep writing ${where}`);
     const pids = Array.from(board.pids.subarray(0, threads));
     const declared = coord.deaths().declared;
 
