@@ -31,20 +31,11 @@
  */
 import { BroadcastChannel } from 'node:worker_threads';
 import { Domain, incSlot, waitFor } from '../domain.js';
-import { InvalidMessageError, describe } from '../errors.js';
 import { kTDoorbell, kTParked, threadBase } from '../layout.js';
-import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js';
+import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
+import { ScratchWriter } from './message-codec.js';
+export type { Envelope } from './envelope.js';
 import { kDefaultRingBytes, kFull, kTooLarge, kWritten, Ring } from './ring.js';
-
-/** One message. `kind` u8, `to` u32 (the receiver's local actor id, 0 = the thread), `from` a pid, `ref` a call id or 0, `deadline` ms since the epoch or 0. */
-export interface Envelope {
-  kind: number;
-  to: number;
-  from: number;
-  ref: number;
-  deadline: number;
-  body: unknown;
-}
 
 /** Options of a thread's mailroom, applied when it is first created. */
 export interface MailroomOptions {
@@ -85,8 +76,6 @@ export const kParkedFlip = 1 << 9;
 /** Record tags in a ring. */
 const kTagMail = 1;
 const kTagIndirect = 2;
-/** Envelope header: from f64, ref f64, deadline f64, to u32, kind u8, 3 bytes of padding; then the body. */
-export const kEnvelopeHeaderBytes = 32;
 /** The spin on the doorbell before parking (µs), and the longest single park (ms). */
 const kSpinUs = 100;
 const kParkMs = 1000;
@@ -119,42 +108,6 @@ interface Inbox {
 type ChannelMessage = { t: 'ring'; from: number; sab: SharedArrayBuffer } | { t: 'big'; from: number; seq: number; sab: SharedArrayBuffer };
 
 let current: Mailroom | undefined;
-
-/** Appends an envelope (header, then body) to `w`. Throws `InvalidMessageError`; `w.len` is then unchanged. */
-export function encodeEnvelope(env: Envelope, w: ScratchWriter): void {
-  const { kind, to, from, ref, deadline } = env;
-  if ((kind & 0xff) !== kind || to >>> 0 !== to || typeof from !== 'number' || typeof ref !== 'number' || typeof deadline !== 'number') {
-    throw new InvalidMessageError(`an envelope needs kind (u8), to (u32), from, ref and deadline (numbers), got kind ${describe(kind)}, to ${describe(to)}`);
-  }
-  const start = w.len;
-  w.ensure(kEnvelopeHeaderBytes);
-  const v = w.view;
-  v.setFloat64(start, from, true);
-  v.setFloat64(start + 8, ref, true);
-  v.setFloat64(start + 16, deadline, true);
-  v.setUint32(start + 24, to, true);
-  v.setUint32(start + 28, kind, true);
-  w.len = start + kEnvelopeHeaderBytes;
-  try {
-    encodeMessage(env.body, w);
-  } catch (e) {
-    w.len = start;
-    throw e;
-  }
-}
-
-/** Decodes the envelope in `u8[start, start + len)` (a copy; `view` is a DataView of all of `u8.buffer`). */
-export function decodeEnvelope(u8: Uint8Array, view: DataView, start: number, len: number): Envelope {
-  if (len < kEnvelopeHeaderBytes) throw new RangeError('corrupt envelope: too short');
-  return {
-    kind: view.getUint8(start + 28),
-    to: view.getUint32(start + 24, true),
-    from: view.getFloat64(start, true),
-    ref: view.getFloat64(start + 8, true),
-    deadline: view.getFloat64(start + 16, true),
-    body: decodeMessage(u8, start + kEnvelopeHeaderBytes, start + len),
-  };
-}
 
 /**
  * A thread's mailroom. **Threads:** each thread has its own (`Mailroom.current()`); its methods are

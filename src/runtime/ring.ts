@@ -145,15 +145,15 @@ export class Ring {
 
   /** The consumer side of a ring received from its producer. Throws `ROSTER_ERR_CORRUPT` if `sab` is not one. */
   static consumer(sab: SharedArrayBuffer): Ring {
-    const i32 = new Int32Array(sab);
-    const cap = i32.length >= kRHeaderWords ? Atomics.load(i32, kRCapacity) : 0;
-    if (
-      Atomics.load(i32, kRMagic) !== kRingMagic || Atomics.load(i32, kRVersion) !== kRingVersion ||
-      cap < kMinRingBytes || (cap & (cap - 1)) !== 0 || sab.byteLength !== kRHeaderBytes + cap
-    ) {
-      throw new RosterError('ROSTER_ERR_CORRUPT', 'not a mail ring of this version');
-    }
-    return new Ring(sab, false);
+    return new Ring(checked(sab), false);
+  }
+
+  /**
+   * The producer side of an existing ring, for the (single) thread that takes over producing into it:
+   * it continues from the published tail; records written and not published before are discarded.
+   */
+  static producer(sab: SharedArrayBuffer): Ring {
+    return new Ring(checked(sab), true);
   }
 
   /** The producer's incarnation. */
@@ -325,4 +325,17 @@ export class Ring {
   #corrupt(what: string): RosterError {
     return new RosterError('ROSTER_ERR_CORRUPT', `mail ring from incarnation ${this.producer} is damaged: ${what}`);
   }
+}
+
+/** `sab` if it is a ring of this version; else throws `ROSTER_ERR_CORRUPT`. */
+function checked(sab: SharedArrayBuffer): SharedArrayBuffer {
+  const i32 = new Int32Array(sab);
+  const cap = i32.length >= kRHeaderWords ? Atomics.load(i32, kRCapacity) : 0;
+  if (
+    cap === 0 || Atomics.load(i32, kRMagic) !== kRingMagic || Atomics.load(i32, kRVersion) !== kRingVersion ||
+    cap < kMinRingBytes || (cap & (cap - 1)) !== 0 || sab.byteLength !== kRHeaderBytes + cap
+  ) {
+    throw new RosterError('ROSTER_ERR_CORRUPT', 'not a mail ring of this version');
+  }
+  return sab;
 }
