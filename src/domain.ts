@@ -3,9 +3,11 @@
  *
  * A domain is one shared buffer that every registry of a process tree points at (layout in
  * layout.ts). Each thread that writes claims a thread slot and gets an incarnation:
- * `inc = gen << 10 | slot`, where `gen` comes from a domain-wide counter, so an incarnation is not
- * reused until 2^22 − 1 further thread starts in the domain. A pid is `inc * 2^21 + local`: local 0 is
- * the thread's own process; the actor runtime hands out further ones.
+ * `inc = gen << 10 | slot`, where `gen` is the slot's own generation (12 bits, never 0), so an
+ * incarnation is not reused until its slot has served 4095 further threads (about 4.2 million thread
+ * starts in a domain, since threads spread over the 1024 slots). A pid is `inc × 2^31 + local` (53 bits):
+ * local 0 is the thread's own process; the actor runtime hands out further ones, up to 2^31 − 1 per
+ * thread incarnation, never reused.
  *
  * ## Thread-slot state machine
  *
@@ -58,7 +60,7 @@ import {
   kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
   kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
   kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
-  kThreadSlotBits, threadBase,
+  kGenBits, kThreadSlotBits, threadBase,
 } from './layout.js';
 import type { Pid } from './types.js';
 
@@ -77,7 +79,7 @@ const parentTid: number = (() => {
 
 /** Builds a pid from an incarnation and a local process index. */
 export function makePid(inc: number, local: number): Pid {
-  return (inc >>> 0) * kLocalLimit + local;
+  return inc * kLocalLimit + local;
 }
 
 /** The incarnation part of a pid, as the signed 32-bit word stored in shared memory. */
@@ -191,7 +193,9 @@ export class Domain {
       // ORDER: the CAS claims the slot and names this thread in one step, so a reaper that sees this
       // thread exit can always find (and free) a half-made claim.
       if (Atomics.compareExchange(i32, b + kTState, kStateFree, word(threadId, kStateClaiming)) !== kStateFree) continue;
-      let gen = (Atomics.add(i32, kDGen, 1) + 1) & ((1 << (32 - kThreadSlotBits)) - 1);
+      Atomics.add(i32, kDGen, 1);
+      // The slot's next generation (never 0): the previous incarnation's, plus one.
+      let gen = ((Atomics.load(i32, b + kTLast) >>> kThreadSlotBits) + 1) & ((1 << kGenBits) - 1);
       if (gen === 0) gen = 1;
       const inc = (gen << kThreadSlotBits) | slot;
       Atomics.store(i32, b + kTLast, inc);
@@ -264,7 +268,9 @@ export class Domain {
   nextLocal(): number {
     const b = threadBase(incSlot(this.inc));
     const local = Atomics.add(this.i32, b + kTNextLocal, 1);
-    if (local >= kLocalLimit) throw new CapacityError('local process ids exhausted');
+    if (local >= kLocalLimit) {
+      throw new CapacityError(`this thread has handed out all ${kLocalLimit - 1} process ids of its incarnation; replace the thread`);
+    }
     return local;
   }
 

@@ -59,7 +59,7 @@
  * @module
  */
 
-export const kLayoutVersion = 2;
+export const kLayoutVersion = 3;
 export const kPartitionMagic = 0x52535450; // 'RSTP'
 export const kDomainMagic = 0x5253544d; // 'RSTM'
 
@@ -186,8 +186,11 @@ export const kCSubscribers = 1;
 export const kCAnnounced = 2;
 
 // ── Domain ─────────────────────────────────────────────────────────────────────────────────────
+/** An incarnation is `generation << kThreadSlotBits | slot`: 12 bits of per-slot generation, 10 of slot. */
 export const kThreadSlotBits = 10;
-export const kLocalBits = 21;
+export const kGenBits = 12;
+/** A pid is `incarnation × 2^kLocalBits + local`: 22 + 31 = 53 bits, a safe integer. */
+export const kLocalBits = 31;
 export const kLocalLimit = 2 ** kLocalBits;
 export const kDomainHeaderWords = 16;
 export const kDMagic = 0;

@@ -6,9 +6,10 @@
 
 /**
  * A process id. A plain number (safe integer) built from the owning thread's incarnation and a
- * local process index: `pid = incarnation * 2^21 + local`. The thread's own process has local 0;
- * the actor runtime hands out further local indexes. An incarnation is never reused, so an old pid
- * is never mistaken for a new one (no ABA). Compare pids with `===`.
+ * local process index: `pid = incarnation * 2^31 + local`. The thread's own process has local 0;
+ * the actor runtime hands out further local indexes. Pids are not reused within the horizons the
+ * README states (2^31 − 1 per thread incarnation; ~4.2 million thread starts), so an old pid is not
+ * mistaken for a new one (no ABA). Compare pids with `===`.
  */
 export type Pid = number & { readonly __roster_pid?: never };
 

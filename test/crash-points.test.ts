@@ -21,7 +21,7 @@ import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator, Registry, _, self } from '../dist/src/index.js';
 import { hashString, partitionOf } from '../dist/src/hash.js';
 import { tablesOf } from '../dist/src/registry.js';
-import { kHLockWaiters } from '../dist/src/layout.js';
+import { kHLockWaiters, kLocalLimit } from '../dist/src/layout.js';
 import type { Entry, Pid } from '../dist/src/types.js';
 import {
   kBPoint, kBStopped, kPoints, newBoard, startWriter, terminateAll, until, waitChange, withTimeout,
@@ -62,8 +62,7 @@ interface RawTable {
 function rawTables(reg: Registry): readonly RawTable[] {
   return tablesOf(reg) as unknown as readonly RawTable[];
 }
-const kLocalLimit = 2 ** 21;
-const pidOf = (inc: number, local: number): Pid => (inc >>> 0) * kLocalLimit + local;
+const pidOf = (inc: number, local: number): Pid => inc * kLocalLimit + local;
 
 function keyIn(reg: Registry, p: number, prefix: string): string {
   for (let i = 0; ; i++) {

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { Coordinator, Registry } from '../dist/src/index.js';
 import { Domain } from '../dist/src/domain.js';
 import {
-  kDSwept, kMaxThreads, kStateBits, kStateClaiming, kStateDead, kStateFree, kStateMask, kTLast, kTLive, kTState, threadBase,
+  kDSwept, kLocalLimit, kMaxThreads, kStateBits, kStateClaiming, kStateDead, kStateFree, kStateMask, kTLast, kTLive, kTState, threadBase,
 } from '../dist/src/layout.js';
 import { kBStopped, newBoard, startWriter, terminateAll, until, waitChange } from '../dist/test/fixtures/fault-driver.js';
 
@@ -32,7 +32,6 @@ afterAll(async () => {
 
 const domain = (): Domain => Domain.current();
 const stateOf = (slot: number): number => Atomics.load(domain().i32, threadBase(slot) + kTState);
-const kLocalLimit = 2 ** 21;
 const slotOf = (pid: number): number => (Math.floor(pid / kLocalLimit) | 0) & (kMaxThreads - 1);
 
 test('a claim killed after its CAS: the slot names the thread, and its exit frees it', async () => {
