@@ -59,7 +59,10 @@ function captureWarnings(): Array<{ code: string; message: string }> {
   process.on('warning', on);
   const write = process.stderr.write;
   process.stderr.write = function (this: NodeJS.WriteStream, chunk: unknown, ...rest: unknown[]): boolean {
-    for (const m of String(chunk).matchAll(/\[(ROSTER_\w+)\] Warning: (.*)/g)) seen.push({ code: m[1] as string, message: m[2] as string });
+    for (const m of String(chunk).matchAll(/\[(ROSTER_\w+)\] Warning: (.*)/g)) {
+      // A warning of this thread was already seen by the listener (Node prints it after the listeners ran).
+      if (!seen.some((w) => w.code === m[1] && w.message === m[2])) seen.push({ code: m[1] as string, message: m[2] as string });
+    }
     return (write as (...a: unknown[]) => boolean).call(this, chunk, ...rest);
   } as typeof process.stderr.write;
   cleanups.push(() => {
@@ -321,6 +324,31 @@ describe('stall checks and options', () => {
     expect(warnings.find((x) => x.code === 'ROSTER_STALLED')?.message).toContain(`worker thread ${tid}:`);
     await coord.sync();
     expect(violations(reg, { count: 0, deadKeys: ['stall/1'], deadPids: [w.pid] })).toEqual([]);
+  });
+
+  test('a healthy supervised worker that started beating under an earlier, slower heartbeatMs is not killed as stalled by a coordinator with a shorter stallMs', async () => {
+    const reg = track(Registry.create({ keys: 'unique', partitions: 2 }));
+    // A first coordinator sets the domain's heartbeat period to 250 ms; threads that claim meanwhile beat at that period.
+    const slow = await Coordinator.start({ heartbeatMs: 250, stallMs: 1000 });
+    cleanups.push(() => slow.stop());
+    const w = await startWriter(reg, newBoard()); // supervised, stall checks on; its event loop stays free
+    expect(await w.call('op', 'register', 'healthy/1', 1)).toMatchObject({ ok: true });
+    await slow.stop();
+    const fast = await coordinator({ heartbeatMs: 20, stallMs: 100 });
+    const warnings = captureWarnings();
+    const before = fast.deaths();
+    let exited = false;
+    void w.exited.then(() => (exited = true));
+    // An observation window of 10 × stallMs; the worker answers a command at its end.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(warnings.filter((x) => x.code === 'ROSTER_STALLED').map((x) => x.message), 'a healthy worker was terminated as stalled').toEqual([]);
+    expect(exited, 'the healthy worker was terminated').toBe(false);
+    expect(fast.deaths()).toEqual(before);
+    expect(await w.call('op', 'register', 'healthy/2', 2)).toMatchObject({ ok: true });
+    expect(reg.lookup('healthy/1')).toEqual([[w.pid, 1]]);
+    await w.terminate();
+    await fast.sync();
+    expect(violations(reg, { count: 0, deadKeys: ['healthy/1', 'healthy/2'], deadPids: [w.pid] })).toEqual([]);
   });
 
   test('option combinations that cannot work are refused with ROSTER_ERR_INVALID_OPTION, and nothing starts', async () => {
