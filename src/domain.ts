@@ -264,6 +264,18 @@ export class Domain {
     return code === kStateAlive ? 'alive' : code === kStateFenced ? 'fenced (it may still be running)' : code === kStateDead ? 'dead' : 'gone';
   }
 
+  /**
+   * Why `inc` died, while its slot still says so ('stalled' for a fenced thread); `'exited'` once the
+   * slot moved on, `'alive'` while it lives. Any thread; three loads.
+   */
+  reasonOf(inc: number): DeathReason | 'exited' | 'alive' {
+    const b = threadBase(incSlot(inc));
+    if (Atomics.load(this.i32, b + kTLast) !== inc) return 'exited';
+    const code = Atomics.load(this.i32, b + kTState) & kStateMask;
+    if (code === kStateAlive && Atomics.load(this.i32, b + kTLive) === inc) return 'alive';
+    return kReasons[Atomics.load(this.i32, b + kTReason)] ?? 'unknown';
+  }
+
   /** Allocates a new local process index for this thread (actor runtime). */
   nextLocal(): number {
     const b = threadBase(incSlot(this.inc));

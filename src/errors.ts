@@ -127,6 +127,62 @@ export class InvalidMessageError extends RosterError {
   }
 }
 
+/** No process has this pid (it exited, or its thread died), or no process is registered under the name. */
+export class NoProcError extends RosterError {
+  static readonly code = 'ROSTER_ERR_NOPROC';
+  constructor(message: string) {
+    super(NoProcError.code, message);
+  }
+}
+
+/** A `call` got no reply within its timeout (the request may still run if it was already taken). */
+export class CallTimeoutError extends RosterError {
+  static readonly code = 'ROSTER_ERR_CALL_TIMEOUT';
+  constructor(message: string) {
+    super(CallTimeoutError.code, message);
+  }
+}
+
+/** The callee exited (or its thread died) before it replied; `reason` is its exit reason. */
+export class ExitError extends RosterError {
+  static readonly code = 'ROSTER_ERR_EXIT';
+  /** The exit reason: `'normal'`, `'shutdown'`, a stop reason, `'error: …'`, or the thread's death reason. */
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(ExitError.code, message);
+    this.reason = reason;
+  }
+}
+
+/** A spawn failed: its `init` threw or rejected (`reason` says how); nothing of it remains. */
+export class SpawnError extends RosterError {
+  static readonly code = 'ROSTER_ERR_SPAWN';
+  readonly reason: string;
+  constructor(message: string, reason: string) {
+    super(SpawnError.code, message);
+    this.reason = reason;
+  }
+}
+
+/** A spawn's name is taken by a live process (`holder`); the new actor's `init` never ran. */
+export class AlreadyStartedError extends RosterError {
+  static readonly code = 'ROSTER_ERR_ALREADY_STARTED';
+  /** The pid that holds the name. */
+  readonly holder: number;
+  constructor(message: string, holder: number) {
+    super(AlreadyStartedError.code, message);
+    this.holder = holder;
+  }
+}
+
+/** A `call` found the callee's mailbox full (see the actor's `mailboxLimit`); the request was not queued. */
+export class MailboxFullError extends RosterError {
+  static readonly code = 'ROSTER_ERR_MAILBOX_FULL';
+  constructor(message: string) {
+    super(MailboxFullError.code, message);
+  }
+}
+
 const kByCode = new Map<string, abstract new (...args: never[]) => RosterError>([
   [InvalidOptionError.code, InvalidOptionError],
   [InvalidKeyError.code, InvalidKeyError],
@@ -140,6 +196,12 @@ const kByCode = new Map<string, abstract new (...args: never[]) => RosterError>(
   [StaleIncarnationError.code, StaleIncarnationError],
   [TimeoutError.code, TimeoutError],
   [InvalidMessageError.code, InvalidMessageError],
+  [NoProcError.code, NoProcError],
+  [CallTimeoutError.code, CallTimeoutError],
+  [ExitError.code, ExitError],
+  [SpawnError.code, SpawnError],
+  [AlreadyStartedError.code, AlreadyStartedError],
+  [MailboxFullError.code, MailboxFullError],
 ]);
 
 /** Formats a received value for an error message: `got: 3 (number)`. */

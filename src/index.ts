@@ -11,9 +11,20 @@ export { Coordinator, type CoordinatorOptions } from './coordinator.js';
 export { supervise, type SuperviseOptions } from './supervise.js';
 export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './pattern.js';
 export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './pattern.js';
+export { Runtime, type RuntimeOptions, type RuntimeHandle } from './runtime/runtime.js';
+export {
+  spawn, call, cast, send, reply, monitor, demonitor, stopProcess, via, type Via, type Target, type SpawnOptions,
+} from './runtime/api.js';
+export {
+  behaviour, ref, withState, noReply, stop, type Behaviour, type BehaviourRef, type From, type Down, type ExitReason,
+} from './runtime/behaviour.js';
+export type { Placement } from './runtime/placement.js';
+export type { SchedulerControl, ActorRow, SchedulerInfo } from './runtime/control-api.js';
+export type { SchedulerStats } from './runtime/scheduler.js';
 export {
   RosterError, InvalidOptionError, InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError,
   CapacityError, InvalidMatchSpecError, UnsupportedError, UnknownRegistryError, StaleIncarnationError, TimeoutError,
+  NoProcError, CallTimeoutError, ExitError, SpawnError, AlreadyStartedError, MailboxFullError,
   InvalidMessageError,
 } from './errors.js';
 export type {

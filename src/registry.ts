@@ -34,6 +34,14 @@ const kNotFound = -2;
 /** `lock()` keys held by the current async context, per registry id: a nested `lock()` of one of them throws. */
 const heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
 
+/** Internal (actor runtime): told of every registration made by an actor (a process with local ≠ 0). */
+let ownerHook: ((reg: Registry<unknown>, key: Key, pid: Pid) => void) | null = null;
+
+/** Internal: installs the actor runtime's registration hook (it removes an actor's entries when it exits). */
+export function setOwnerHook(hook: ((reg: Registry<unknown>, key: Key, pid: Pid) => void) | null): void {
+  ownerHook = hook;
+}
+
 /** Internal hooks, set in the class's static block (they reach private state; not exported by index.ts). */
 let sweepImpl: (reg: Registry<unknown>, dead: readonly DeadThread[] | null) => boolean;
 let tablesImpl: (reg: Registry<unknown>) => readonly Table[];
@@ -235,6 +243,7 @@ export class Registry<V = unknown> {
     const pid = self();
     const holder = this.#tableFor(q, pid).insert(q, v, pidInc(pid), pidLocal(pid), this.#unique ? 'unique' : 'duplicate');
     if (holder !== null) return { ok: false, reason: 'already_registered', holder: makePid(holder.inc, holder.local) };
+    if (ownerHook !== null && pidLocal(pid) !== 0) ownerHook(this as Registry<unknown>, key, pid);
     if (this.#hasListeners()) this.#emit({ type: 'register', registry: this.name, key, pid, value: stored(v, value) });
     return { ok: true, owner: pid };
   }

@@ -1,0 +1,254 @@
+/**
+ * One actor: its behaviour, state, bounded mailbox and the bookkeeping its exit needs (names, monitors,
+ * deferred calls). Lives in its scheduler's thread; every method runs there.
+ *
+ * ## States
+ * ```
+ *  starting ──init ok──► running ──stop / error / normal──► exiting ──cleanup──► gone
+ *     │ (messages queue)                                       ▲
+ *     └──────────────── init failed ───────────────────────────┘
+ * ```
+ * One message at a time: the next waits until the previous handler settled (async handlers too).
+ * **Exit order:** `terminate(reason, state)` runs (errors ignored); the actor's registrations are
+ * removed from every registry; it leaves its scheduler's table (new messages to it are `noproc`); then
+ * every call it holds (the current one, queued ones, deferred ones) fails with `ExitError(reason)` and
+ * every monitor gets its `Down`. So nobody can observe the exit while a name still points at it.
+ *
+ * @module
+ */
+import { runAs, runAsActor } from '../process.js';
+import { ExitError, MailboxFullError } from '../errors.js';
+import type { Registry } from '../registry.js';
+import type { Key, Pid } from '../types.js';
+import { isDirective, type Behaviour, type Directive, type Down, type ExitReason, type From } from './behaviour.js';
+import type { Caller } from './caller.js';
+import { kCall, kCast, kDown } from './kinds.js';
+import type { Envelope } from './mailroom.js';
+
+/** What an actor needs from its scheduler. */
+export interface ActorHost {
+  readonly caller: Caller;
+  /** Removes the actor from the scheduler's table (after its names are gone). */
+  remove(actor: Actor): void;
+  /** Counts: a message handled, dropped (mailbox full) or expired (deadline passed before it ran). */
+  count(what: 'handled' | 'dropped' | 'expired'): void;
+}
+
+const kCompactAt = 1024;
+
+export class Actor {
+  readonly pid: Pid;
+  readonly local: number;
+  readonly behaviour: Behaviour<unknown, unknown>;
+  readonly name: string;
+  readonly startedAt = Date.now();
+  state: unknown = undefined;
+  /** Registrations made by this actor, removed when it exits. */
+  readonly names: Array<[Registry<unknown>, Key]> = [];
+  /** Monitors of this actor: monitor ref → watcher pid. */
+  readonly monitors = new Map<number, Pid>();
+  /** Calls answered later (`noReply`), by ref. */
+  readonly open = new Map<number, From>();
+  handled = 0;
+  dropped = 0;
+  readonly #host: ActorHost;
+  readonly #limit: number;
+  #queue: Array<Envelope | undefined> = [];
+  #head = 0;
+  #running = false;
+  #started = false;
+  #exited = false;
+  /** The call being handled, failed with the exit reason if the handler crashes. */
+  #current: From | null = null;
+
+  constructor(pid: Pid, local: number, behaviour: Behaviour<unknown, unknown>, name: string, limit: number, host: ActorHost) {
+    this.pid = pid;
+    this.local = local;
+    this.behaviour = behaviour;
+    this.name = name;
+    this.#limit = limit;
+    this.#host = host;
+  }
+
+  /** Messages waiting in the mailbox. */
+  get depth(): number {
+    return this.#queue.length - this.#head;
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /**
+   * Queues a message. A full mailbox refuses it: a CALL is answered with `MailboxFullError`, a CAST or
+   * INFO is dropped and counted (the sender is never thrown at). Returns false if refused or exited.
+   */
+  enqueue(env: Envelope): boolean {
+    if (this.#exited) return false;
+    if (this.depth >= this.#limit) {
+      this.dropped++;
+      this.#host.count('dropped');
+      if (env.kind === kCall) {
+        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, new MailboxFullError(`mailbox of ${this.pid} is full (${this.#limit})`), this.pid);
+      }
+      return false;
+    }
+    this.#queue.push(env);
+    this.#kick();
+    return true;
+  }
+
+  /** Delivers a monitor's `Down` to `handleInfo` (never refused for a full mailbox). */
+  down(down: Down): void {
+    if (this.#exited) return;
+    this.#queue.push({ kind: kDown, to: this.local, from: down.pid, ref: down.ref, deadline: 0, body: down });
+    this.#kick();
+  }
+
+  /** `init` succeeded: start handling the messages that queued meanwhile. */
+  start(state: unknown): void {
+    this.state = state;
+    this.#started = true;
+    this.#kick();
+  }
+
+  #kick(): void {
+    if (this.#running || !this.#started || this.#exited) return;
+    this.#running = true;
+    void this.#run();
+  }
+
+  async #run(): Promise<void> {
+    try {
+      while (this.#head < this.#queue.length && !this.#exited) {
+        const env = this.#queue[this.#head] as Envelope;
+        this.#queue[this.#head++] = undefined;
+        if (this.#head >= kCompactAt && this.#head * 2 >= this.#queue.length) {
+          this.#queue = this.#queue.slice(this.#head);
+          this.#head = 0;
+        }
+        const r = this.#handle(env);
+        if (r !== undefined) await r;
+      }
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Runs one message's handler as this actor. Returns a promise only when the handler was async. */
+  #handle(env: Envelope): Promise<void> | undefined {
+    const b = this.behaviour;
+    let from: From | null = null;
+    let fn: () => unknown;
+    switch (env.kind) {
+      case kCall: {
+        if (env.deadline !== 0 && Date.now() > env.deadline) {
+          this.#host.count('expired'); // its caller gave up: never run it
+          return undefined;
+        }
+        const f: From = { pid: env.from, ref: env.ref };
+        from = f;
+        const h = b.handleCall;
+        if (h === undefined) return this.#crash(new Error(`${this.name} has no handleCall`), f);
+        fn = () => h.call(b, env.body, f, this.state);
+        break;
+      }
+      case kCast: {
+        const h = b.handleCast;
+        if (h === undefined) return this.#crash(new Error(`${this.name} has no handleCast`), null);
+        fn = () => h.call(b, env.body, this.state);
+        break;
+      }
+      default: {
+        const h = b.handleInfo;
+        if (h === undefined) return undefined; // unhandled info is dropped, as GenServer logs and drops it
+        fn = () => h.call(b, env.body, this.state);
+      }
+    }
+    this.handled++;
+    this.#host.count('handled');
+    this.#current = from;
+    let r: unknown;
+    try {
+      r = runAsActor(this.pid, fn);
+    } catch (err) {
+      return this.#crash(err, from);
+    }
+    if (typeof r === 'object' && r !== null && typeof (r as { then?: unknown }).then === 'function') {
+      return (r as Promise<unknown>).then(
+        (v) => this.#settled(v, from),
+        (err: unknown) => this.#crash(err, from),
+      );
+    }
+    return this.#settled(r, from);
+  }
+
+  /** Applies a handler's result: the reply and state, or a directive. */
+  #settled(r: unknown, from: From | null): Promise<void> | undefined {
+    this.#current = null;
+    if (!isDirective(r)) {
+      if (from !== null) this.#host.caller.reply(from, r, this.pid);
+      else if (r !== undefined) this.state = r;
+      return undefined;
+    }
+    const d: Directive = r;
+    if (d.hasState) this.state = d.state;
+    if (from !== null) {
+      if (d.kind === 'noreply') this.open.set(from.ref, from);
+      else if (d.hasReply || d.kind === 'state') this.#host.caller.reply(from, d.reply, this.pid);
+    }
+    if (d.kind === 'stop') return this.exit(d.reason, from !== null && !d.hasReply ? from : null);
+    return undefined;
+  }
+
+  #crash(err: unknown, from: From | null): Promise<void> {
+    this.#current = null;
+    const message = err instanceof Error ? err.message : String(err);
+    return this.exit(`error: ${message}`, from);
+  }
+
+  /** A reply was sent for a deferred call. */
+  replied(ref: number): void {
+    this.open.delete(ref);
+  }
+
+  /**
+   * Exits with `reason` (idempotent): terminate, names, table, then calls and monitors (see the module
+   * comment). `current` is a call being handled that must fail too.
+   */
+  async exit(reason: ExitReason, current: From | null = this.#current, runTerminate = true): Promise<void> {
+    if (this.#exited) return;
+    this.#exited = true;
+    const t = this.behaviour.terminate;
+    if (runTerminate && t !== undefined && this.#started) {
+      try {
+        await runAsActor(this.pid, () => t.call(this.behaviour, reason, this.state));
+      } catch {
+        // A failing terminate does not change the exit.
+      }
+    }
+    for (const [reg, key] of this.names) {
+      try {
+        runAs(this.pid, () => reg.unregister(key));
+      } catch {
+        // A closed registry has nothing left to remove.
+      }
+    }
+    this.names.length = 0;
+    this.#host.remove(this);
+    const caller = this.#host.caller;
+    const exitError = (): ExitError => new ExitError(`${this.pid} (${this.name}) exited: ${reason}`, reason);
+    if (current !== null) caller.replyError(current, exitError(), this.pid);
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const env = this.#queue[i];
+      if (env?.kind === kCall) caller.replyError({ pid: env.from, ref: env.ref }, exitError(), this.pid);
+    }
+    this.#queue = [];
+    this.#head = 0;
+    for (const from of this.open.values()) caller.replyError(from, exitError(), this.pid);
+    this.open.clear();
+    for (const [ref, watcher] of this.monitors) caller.sendDown(watcher, ref, this.pid, reason);
+    this.monitors.clear();
+  }
+}
+

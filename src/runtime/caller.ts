@@ -1,0 +1,259 @@
+/**
+ * The calling side of messaging, one per thread: calls waiting for replies, monitors, and the routing
+ * of what arrives in the thread's mailroom. Every thread that sends gets one (the main thread, a
+ * scheduler, a piscina task worker); a scheduler also hosts actors (scheduler.ts) and receives the
+ * envelopes addressed to them through `host`.
+ *
+ * A call is an envelope `CALL(to, from, ref, deadline, body)` to the target's thread; the reply comes
+ * back as `REPLY` or `REPLY_ERROR` with the same `ref`, which is unique within the calling thread.
+ *
+ * **Call states:** pending → replied | failed (error reply) | timed out (deadline passed) | exited (the
+ * target's thread was seen not alive). Exactly one of them settles the promise; late replies are ignored.
+ * A thread that hosts no actors runs a reply pump while anything is pending: it waits for mail with a
+ * ref'd handle, so a process waiting for a reply does not exit. Every 20 ms while calls or monitors are
+ * pending, a watch settles calls whose deadline passed and fails calls and fires monitors whose target
+ * thread is no longer alive (its death is declared by the thread that saw it exit).
+ *
+ * @module
+ */
+import { Domain, pidInc, pidLocal } from '../domain.js';
+import { CallTimeoutError, ExitError, NoProcError, RosterError } from '../errors.js';
+import type { Pid } from '../types.js';
+import type { Down, ExitReason, From } from './behaviour.js';
+import { kCall, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
+import { Mailroom, type Envelope } from './mailroom.js';
+
+const kWatchMs = 20;
+const kPumpBatch = 512;
+
+interface Pending {
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  readonly target: Pid;
+  readonly deadline: number;
+}
+
+interface Watch {
+  readonly target: Pid;
+  /** The monitoring actor's local id, or 0 for a thread-level monitor (promise only). */
+  readonly watcher: number;
+  readonly resolve: (d: Down) => void;
+}
+
+/** What a scheduler supplies to receive envelopes for its actors. */
+export interface Host {
+  /** An envelope for an actor or the scheduler's system process (`to` 0). */
+  deliver(env: Envelope): void;
+  /** A monitor of watcher `watcher` fired: deliver `down` to that actor's `handleInfo`. */
+  down(watcher: number, down: Down): void;
+}
+
+/** A serialized error for REPLY_ERROR bodies. */
+export interface ErrorBody {
+  readonly code: string;
+  readonly message: string;
+  readonly reason?: string;
+  readonly holder?: number;
+}
+
+/** Rebuilds a typed error from a REPLY_ERROR body. */
+export function errorFrom(body: unknown): RosterError {
+  const b = (body ?? {}) as Partial<ErrorBody>;
+  const err = RosterError.from({ code: b.code, message: b.message });
+  if (b.reason !== undefined) (err as { reason?: string }).reason = b.reason;
+  if (b.holder !== undefined) (err as { holder?: number }).holder = b.holder;
+  return err;
+}
+
+/** The body of a REPLY_ERROR for `err`. */
+export function errorBody(err: unknown): ErrorBody {
+  const e = err as { code?: unknown; message?: unknown; reason?: unknown; holder?: unknown };
+  return {
+    code: typeof e?.code === 'string' ? e.code : 'ROSTER_ERR',
+    message: typeof e?.message === 'string' ? e.message : String(err),
+    ...(typeof e?.reason === 'string' ? { reason: e.reason } : {}),
+    ...(typeof e?.holder === 'number' ? { holder: e.holder } : {}),
+  };
+}
+
+let current: Caller | undefined;
+
+/** One thread's calls and monitors. Methods: the owning thread only. */
+export class Caller {
+  readonly mailroom: Mailroom;
+  readonly domain: Domain;
+  #nextRef = 1;
+  readonly #pending = new Map<number, Pending>();
+  readonly #monitors = new Map<number, Watch>();
+  #host: Host | null = null;
+  #pumping = false;
+  #watchTimer: NodeJS.Timeout | undefined;
+
+  private constructor() {
+    this.domain = Domain.current();
+    this.mailroom = Mailroom.current();
+  }
+
+  /** This thread's caller (and mailroom), created on first use. */
+  static current(): Caller {
+    current ??= new Caller();
+    return current;
+  }
+
+  /** Makes this thread a scheduler: envelopes for actors go to `host`, and the host drains the mailroom. */
+  setHost(host: Host): void {
+    this.#host = host;
+  }
+
+  /** A fresh call reference, unique within this thread. */
+  nextRef(): number {
+    return this.#nextRef++;
+  }
+
+  /** Calls in flight from this thread. */
+  get pending(): number {
+    return this.#pending.size;
+  }
+
+  /**
+   * Sends a CALL and resolves with the reply. Rejects with `NoProcError` at once when the target's
+   * thread is not alive, `CallTimeoutError` after `timeoutMs`, `ExitError` when the callee exits first,
+   * or the error the callee's side reports. `from` is the calling process.
+   */
+  call(target: Pid, body: unknown, timeoutMs: number, from: Pid, kind = kCall): Promise<unknown> {
+    const ref = this.nextRef();
+    const deadline = Date.now() + timeoutMs;
+    const env: Envelope = { kind, to: pidLocal(target), from, ref, deadline, body };
+    if (!this.mailroom.send(pidInc(target), env)) return Promise.reject(noproc(target));
+    return new Promise((resolve, reject) => {
+      this.#pending.set(ref, { resolve, reject, target, deadline });
+      this.#activate();
+    });
+  }
+
+  /** Sends a CAST or INFO (`kind`; fire and forget). False when the target's thread is not alive (dropped). */
+  post(target: Pid, kind: number, body: unknown, from: Pid): boolean {
+    return this.mailroom.send(pidInc(target), { kind, to: pidLocal(target), from, ref: 0, deadline: 0, body });
+  }
+
+  /** Answers a call (from any thread that has `from`). A reply that cannot cross threads answers with its error. */
+  reply(from: From, value: unknown, self: Pid): void {
+    const env: Envelope = { kind: kReply, to: pidLocal(from.pid), from: self, ref: from.ref, deadline: 0, body: value };
+    try {
+      this.mailroom.send(pidInc(from.pid), env);
+    } catch (err) {
+      this.replyError(from, err, self);
+    }
+  }
+
+  /** Answers a call with an error. */
+  replyError(from: From, err: unknown, self: Pid): void {
+    this.mailroom.send(pidInc(from.pid), { kind: kReplyError, to: pidLocal(from.pid), from: self, ref: from.ref, deadline: 0, body: errorBody(err) });
+  }
+
+  /** Tells `watcher` (monitor `ref`) that `pid` exited with `reason`. */
+  sendDown(watcher: Pid, ref: number, pid: Pid, reason: ExitReason): void {
+    this.mailroom.send(pidInc(watcher), { kind: kDown, to: pidLocal(watcher), from: pid, ref, deadline: 0, body: { reason } });
+  }
+
+  /**
+   * Monitors `target` for `watcher` (an actor of this thread, or 0): resolves `down` when it exits,
+   * with its reason (`'noproc'` if it does not exist). Returns the monitor's reference.
+   */
+  monitor(target: Pid, watcher: Pid): { ref: number; down: Promise<Down> } {
+    const ref = this.nextRef();
+    let resolve!: (d: Down) => void;
+    const down = new Promise<Down>((r) => (resolve = r));
+    this.#monitors.set(ref, { target, watcher: pidInc(watcher) === this.domain.inc ? pidLocal(watcher) : 0, resolve });
+    if (!this.mailroom.send(pidInc(target), { kind: kMonitor, to: pidLocal(target), from: watcher, ref, deadline: 0, body: null })) {
+      this.#fire(ref, this.#reasonOf(target));
+    } else this.#activate();
+    return { ref, down };
+  }
+
+  /** Cancels monitor `ref`; its `down` then never resolves. */
+  demonitor(ref: number): void {
+    const w = this.#monitors.get(ref);
+    if (w === undefined) return;
+    this.#monitors.delete(ref);
+    this.mailroom.send(pidInc(w.target), { kind: kDemonitor, to: pidLocal(w.target), from: 0, ref, deadline: 0, body: null });
+  }
+
+  /** Routes one envelope that arrived in this thread. Replies and downs settle here; the rest go to the host. */
+  route(env: Envelope): void {
+    switch (env.kind) {
+      case kReply:
+      case kReplyError: {
+        const p = this.#pending.get(env.ref);
+        if (p === undefined) return; // timed out or exited already
+        this.#pending.delete(env.ref);
+        if (env.kind === kReply) p.resolve(env.body);
+        else p.reject(errorFrom(env.body));
+        return;
+      }
+      case kDown:
+        this.#fire(env.ref, (env.body as { reason?: string } | null)?.reason ?? 'unknown');
+        return;
+      default:
+        if (this.#host !== null) this.#host.deliver(env);
+    }
+  }
+
+  #fire(ref: number, reason: ExitReason): void {
+    const w = this.#monitors.get(ref);
+    if (w === undefined) return;
+    this.#monitors.delete(ref);
+    const down: Down = { type: 'down', ref, pid: w.target, reason };
+    w.resolve(down);
+    if (w.watcher !== 0 && this.#host !== null) this.#host.down(w.watcher, down);
+  }
+
+  /** Starts the watch (and, off a scheduler, the reply pump) while anything is pending. */
+  #activate(): void {
+    if (this.#watchTimer === undefined) {
+      this.#watchTimer = setInterval(() => this.#watch(), kWatchMs);
+    }
+    if (this.#host === null && !this.#pumping) void this.#pump();
+  }
+
+  async #pump(): Promise<void> {
+    this.#pumping = true;
+    try {
+      while (this.#pending.size > 0 || this.#monitors.size > 0) {
+        if (this.mailroom.drain(kPumpBatch, (env) => this.route(env)) === 0) await this.mailroom.waitForMail();
+        else await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      this.#pumping = false;
+    }
+  }
+
+  /** Settles expired calls, and calls and monitors whose target thread is no longer alive. */
+  #watch(): void {
+    const now = Date.now();
+    for (const [ref, p] of this.#pending) {
+      if (now > p.deadline) {
+        this.#pending.delete(ref);
+        p.reject(new CallTimeoutError(`call to ${p.target} got no reply within its timeout`));
+      } else if (!this.domain.isAlive(pidInc(p.target))) {
+        this.#pending.delete(ref);
+        const reason = this.#reasonOf(p.target);
+        p.reject(new ExitError(`${p.target} exited (its thread: ${reason}) before it replied`, reason));
+      }
+    }
+    for (const [ref, w] of this.#monitors) if (!this.domain.isAlive(pidInc(w.target))) this.#fire(ref, this.#reasonOf(w.target));
+    if (this.#pending.size === 0 && this.#monitors.size === 0) {
+      clearInterval(this.#watchTimer);
+      this.#watchTimer = undefined;
+    }
+  }
+
+  #reasonOf(target: Pid): ExitReason {
+    return this.domain.isAlive(pidInc(target)) ? 'noproc' : this.domain.reasonOf(pidInc(target));
+  }
+}
+
+/** The error for a target whose thread is not alive or has no mailroom. */
+export function noproc(target: Pid): NoProcError {
+  return new NoProcError(`no process ${target}: its thread is not alive`);
+}

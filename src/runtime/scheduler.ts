@@ -1,0 +1,283 @@
+/**
+ * A scheduler: a worker thread that hosts many actors. It drains its mailroom in bounded batches,
+ * hands each envelope to its actor (or to its own system process, local id 0: spawn, stop, ping), and
+ * yields to its event loop between batches, so timers, heartbeats and I/O keep running under load.
+ * When no mail is waiting it spins briefly, then parks (mailroom.ts) with a ref'd handle.
+ *
+ * Shared counters (`statsBuffer`, read by any thread without messaging): actors hosted, messages
+ * handled, dropped (full mailboxes), expired (calls whose deadline passed before they ran), spawns and
+ * exits, and the total mailbox depth at the end of the last batch.
+ *
+ * @module
+ */
+import { pathToFileURL } from 'node:url';
+import { Domain, makePid, pidLocal } from '../domain.js';
+import { AlreadyStartedError, InvalidOptionError, NoProcError, SpawnError, describe } from '../errors.js';
+import { runAs, runAsActor } from '../process.js';
+import { Registry, setOwnerHook } from '../registry.js';
+import type { RegistryHandle } from '../options.js';
+import type { Key, Pid } from '../types.js';
+import { Actor, type ActorHost } from './actor.js';
+import type { Behaviour, BehaviourRef, Down } from './behaviour.js';
+import { Caller, type Host } from './caller.js';
+import { kCall, kCast, kDemonitor, kInfo, kMonitor, kPing, kReply, kSpawn, kStop } from './kinds.js';
+import type { Envelope } from './mailroom.js';
+
+/** A spawn, as the system process receives it. */
+export interface SpawnRequest {
+  readonly behaviour: BehaviourRef;
+  readonly args: unknown;
+  /** Register under this name (registry id and key) before `init`. */
+  readonly name?: { readonly registry: string; readonly key: Key };
+  readonly mailboxLimit?: number;
+}
+
+/** One scheduler's counters. */
+export interface SchedulerStats {
+  readonly actors: number;
+  readonly handled: number;
+  readonly dropped: number;
+  readonly expired: number;
+  readonly spawned: number;
+  readonly exited: number;
+  readonly depth: number;
+}
+
+const kSActors = 0;
+const kSHandled = 1;
+const kSDropped = 2;
+const kSExpired = 3;
+const kSSpawned = 4;
+const kSExited = 5;
+const kSDepth = 6;
+const kStatsWords = 8;
+const kBatch = 256;
+/** Default mailbox bound per actor. */
+export const kDefaultMailboxLimit = 100_000;
+
+/** Reads a scheduler's counters from its `statsBuffer`. Any thread. */
+export function readSchedulerStats(sab: SharedArrayBuffer): SchedulerStats {
+  const s = new Int32Array(sab);
+  const u = (i: number): number => Atomics.load(s, i) >>> 0;
+  return { actors: u(kSActors), handled: u(kSHandled), dropped: u(kSDropped), expired: u(kSExpired), spawned: u(kSSpawned), exited: u(kSExited), depth: u(kSDepth) };
+}
+
+let current: Scheduler | undefined;
+
+/** The scheduler of this thread, if it is one. */
+export function currentScheduler(): Scheduler | undefined {
+  return current;
+}
+
+function register(s: Scheduler): void {
+  current = s;
+}
+
+export class Scheduler implements Host, ActorHost {
+  readonly caller: Caller;
+  readonly domain: Domain;
+  readonly statsBuffer = new SharedArrayBuffer(kStatsWords * 4);
+  readonly #stats = new Int32Array(this.statsBuffer);
+  readonly actors = new Map<number, Actor>();
+  readonly #registries = new Map<string, Registry<unknown>>();
+  readonly #behaviours = new Map<string, Promise<Behaviour<unknown, unknown>>>();
+  #stopped = false;
+
+  constructor(registries: readonly RegistryHandle[]) {
+    if (current !== undefined) throw new InvalidOptionError('this thread already runs a scheduler');
+    this.domain = Domain.current();
+    this.caller = Caller.current();
+    this.caller.setHost(this);
+    for (const h of registries) this.addRegistry(h);
+    setOwnerHook((reg, key, pid) => {
+      const a = this.actors.get(pidLocal(pid));
+      if (a !== undefined && a.pid === pid) a.names.push([reg, key]);
+    });
+    register(this);
+  }
+
+  /** Makes a registry usable for spawn names on this scheduler. */
+  addRegistry(h: RegistryHandle): void {
+    if (!this.#registries.has(h.id)) this.#registries.set(h.id, Registry.attach(h));
+  }
+
+  /** Counters of this scheduler. */
+  stats(): SchedulerStats {
+    return readSchedulerStats(this.statsBuffer);
+  }
+
+  count(what: 'handled' | 'dropped' | 'expired'): void {
+    Atomics.add(this.#stats, what === 'handled' ? kSHandled : what === 'dropped' ? kSDropped : kSExpired, 1);
+  }
+
+  remove(actor: Actor): void {
+    if (this.actors.get(actor.local) !== actor) return;
+    this.actors.delete(actor.local);
+    Atomics.sub(this.#stats, kSActors, 1);
+    Atomics.add(this.#stats, kSExited, 1);
+  }
+
+  /** Routes an envelope for an actor or the system process (called by the caller's router). */
+  deliver(env: Envelope): void {
+    if (env.to === 0) return this.#system(env);
+    const actor = this.actors.get(env.to);
+    switch (env.kind) {
+      case kCall:
+        if (actor === undefined) this.caller.replyError({ pid: env.from, ref: env.ref }, new NoProcError(`no process ${makePid(this.domain.inc, env.to)}`), makePid(this.domain.inc, 0));
+        else actor.enqueue(env);
+        return;
+      case kCast:
+      case kInfo:
+        if (actor === undefined) this.count('dropped');
+        else actor.enqueue(env);
+        return;
+      case kMonitor:
+        if (actor === undefined) this.caller.sendDown(env.from, env.ref, makePid(this.domain.inc, env.to), 'noproc');
+        else actor.monitors.set(env.ref, env.from);
+        return;
+      case kDemonitor:
+        actor?.monitors.delete(env.ref);
+        return;
+      default:
+        return;
+    }
+  }
+
+  down(watcher: number, down: Down): void {
+    this.actors.get(watcher)?.down(down);
+  }
+
+  #system(env: Envelope): void {
+    const from = { pid: env.from, ref: env.ref };
+    const self = makePid(this.domain.inc, 0);
+    switch (env.kind) {
+      case kSpawn:
+        this.spawn(env.body as SpawnRequest).then(
+          (pid) => this.caller.reply(from, pid, self),
+          (err: unknown) => this.caller.replyError(from, err, self),
+        );
+        return;
+      case kStop: {
+        const { pid, reason } = env.body as { pid: Pid; reason: string };
+        const actor = this.actors.get(pidLocal(pid));
+        if (actor === undefined || actor.pid !== pid) {
+          this.caller.replyError(from, new NoProcError(`no process ${pid}`), self);
+          return;
+        }
+        void actor.exit(reason).then(() => this.caller.reply(from, true, self));
+        return;
+      }
+      case kPing:
+        this.caller.reply(from, 'pong', self);
+        return;
+      case kReply:
+      default:
+        return;
+    }
+  }
+
+  #load(ref: BehaviourRef): Promise<Behaviour<unknown, unknown>> {
+    const id = `${ref.module}#${ref.export}`;
+    let p = this.#behaviours.get(id);
+    if (p === undefined) {
+      const url = /^[a-z][a-z0-9+.-]*:/i.test(ref.module) ? ref.module : pathToFileURL(ref.module).href;
+      p = import(url).then((m: Record<string, unknown>) => {
+        const b = m[ref.export] as Behaviour<unknown, unknown> | undefined;
+        if (typeof b !== 'object' || b === null || typeof b.init !== 'function') {
+          throw new InvalidOptionError(`${ref.module} does not export a behaviour named ${JSON.stringify(ref.export)} (an object with an init function)`);
+        }
+        return b;
+      });
+      p.catch(() => this.#behaviours.delete(id));
+      this.#behaviours.set(id, p);
+    }
+    return p;
+  }
+
+  /**
+   * Spawns an actor here: registers its name (before `init`; a taken name fails with
+   * `AlreadyStartedError` and `init` never runs), then runs `init` as the actor. Messages that arrive
+   * meanwhile wait in its mailbox. A failing `init` removes everything of it and rejects with
+   * `SpawnError`.
+   */
+  async spawn(req: SpawnRequest): Promise<Pid> {
+    if (this.#stopped) throw new NoProcError('the scheduler is stopping');
+    const behaviour = await this.#load(req.behaviour);
+    const limit = req.mailboxLimit ?? kDefaultMailboxLimit;
+    const local = this.domain.nextLocal();
+    const pid = makePid(this.domain.inc, local);
+    const actor = new Actor(pid, local, behaviour, req.behaviour.export, limit, this);
+    this.actors.set(local, actor);
+    Atomics.add(this.#stats, kSActors, 1);
+    Atomics.add(this.#stats, kSSpawned, 1);
+    if (req.name !== undefined) {
+      const reg = this.#registries.get(req.name.registry);
+      if (reg === undefined) {
+        await actor.exit('noname', null, false);
+        throw new InvalidOptionError(`registry ${req.name.registry} is not known to this runtime: pass it to Runtime.start({ registries })`);
+      }
+      const key = req.name.key;
+      const r = runAs(pid, () => reg.register(key, req.behaviour.export));
+      if (!r.ok) {
+        await actor.exit('already_started', null, false);
+        throw new AlreadyStartedError(`${describe(key)} is already registered in ${reg.name} by ${r.holder}`, r.holder);
+      }
+    }
+    let state: unknown;
+    try {
+      state = await runAsActor(pid, () => behaviour.init(req.args));
+    } catch (err) {
+      const reason = `error: ${err instanceof Error ? err.message : String(err)}`;
+      await actor.exit(reason, null, false);
+      throw new SpawnError(`init of ${req.behaviour.export} failed: ${reason}`, reason);
+    }
+    actor.start(state);
+    return pid;
+  }
+
+  /** Drains the mailroom forever in bounded batches, yielding between them. Resolves after `stop()`. */
+  async run(): Promise<void> {
+    const mailroom = this.caller.mailroom;
+    const route = (env: Envelope): void => this.caller.route(env);
+    // A ref'd handle: a scheduler parked on its doorbell must not let its thread exit.
+    const keep = setInterval(() => undefined, 1 << 30);
+    try {
+      while (!this.#stopped) {
+        const n = mailroom.drain(kBatch, route);
+        if (n === kBatch) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        let depth = 0;
+        for (const a of this.actors.values()) depth += a.depth;
+        Atomics.store(this.#stats, kSDepth, depth);
+        if (n === 0) await mailroom.waitForMail();
+        else await new Promise<void>((r) => setImmediate(r));
+      }
+    } finally {
+      clearInterval(keep);
+    }
+  }
+
+  /** Stops every actor with `reason` and ends `run()`. */
+  async stop(reason = 'shutdown'): Promise<void> {
+    this.#stopped = true;
+    await Promise.all([...this.actors.values()].map((a) => a.exit(reason)));
+    this.caller.mailroom.wake();
+  }
+
+  /** One row per actor, for the control plane. */
+  list(): Array<{ pid: Pid; behaviour: string; depth: number; handled: number; dropped: number; uptimeMs: number; names: string[] }> {
+    const now = Date.now();
+    return [...this.actors.values()].map((a) => ({
+      pid: a.pid,
+      behaviour: a.name,
+      depth: a.depth,
+      handled: a.handled,
+      dropped: a.dropped,
+      uptimeMs: now - a.startedAt,
+      names: a.names.map(([r, k]) => `${r.name}:${typeof k === 'string' ? k : describe(k)}`),
+    }));
+  }
+}
+
