@@ -25,6 +25,14 @@ const expectations: Record<string, RegExp[]> = {
     /^main thread registers beta:0 -> \{"ok":true,"owner":\d+\}$/m,
     /^events: 1000 unregister events for beta's names, then down \(pid \d+, reason terminated\)$/m,
   ],
+  'actors.mjs': [
+    /^chess members: \["alice","bob"\]$/m,
+    /^call failed: ROSTER_ERR_EXIT \(error: room go crashed\)$/m,
+    /^monitor: error: room go crashed; lookup\('go'\) -> \[\]$/m,
+    /^call to go now: ROSTER_ERR_NOPROC$/m,
+    /^chess: closed$/m,
+    /^done$/m,
+  ],
   'pubsub.mjs': [
     /^news: 2 subscriber\(s\)$/m,
     /^published to gardening: delivered to 0$/m,

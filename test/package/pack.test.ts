@@ -37,6 +37,7 @@ describe('npm pack --dry-run on a fresh clone', () => {
       'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/index.js.map',
       'dist/src/testing.js', 'dist/src/testing.d.ts',
       'dist/workers/coordinator.js', 'dist/workers/coordinator.d.ts', 'dist/workers/coordinator.js.map',
+      'dist/workers/scheduler.js', 'dist/src/runtime/runtime.js',
     ]) {
       expect(paths, file).toContain(file);
     }
@@ -47,9 +48,9 @@ describe('npm pack --dry-run on a fresh clone', () => {
   });
 
   it('ships nothing from tests, benchmarks, scripts, examples or other workers', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/src\/[^/]+\.(js|d\.ts|js\.map)|dist\/workers\/coordinator\.(js|d\.ts|js\.map))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/src\/(runtime\/)?[^/]+\.(js|d\.ts|js\.map)|dist\/workers\/(coordinator|scheduler)\.(js|d\.ts|js\.map))$/;
     expect(files.map((f) => f.path).filter((p) => !allowed.test(p))).toEqual([]);
-    const forbidden = /^(dist\/)?(test|bench|scripts|examples|docs)\/|^dist\/workers\/(?!coordinator\.)|^src\//;
+    const forbidden = /^(dist\/)?(test|bench|scripts|examples|docs)\/|^dist\/workers\/(?!coordinator\.|scheduler\.)|^src\//;
     expect(files.map((f) => f.path).filter((p) => forbidden.test(p))).toEqual([]);
   });
 
