@@ -111,6 +111,10 @@ function post(target: Target, kind: typeof kCast | typeof kInfo, msg: unknown): 
 
 /** Answers a call that a handler deferred with `noReply()`. Any thread holding `from`. */
 export function reply(from: From, value: unknown): void {
+  const f = from as { pid?: unknown; ref?: unknown } | null;
+  if (typeof f !== 'object' || f === null || !isPid(f.pid) || typeof f.ref !== 'number' || !Number.isSafeInteger(f.ref)) {
+    throw new InvalidOptionError(`expected the From of a call (handleCall's second argument), got: ${describe(from)}`);
+  }
   const me = self();
   Caller.current().reply(from, value, me);
   const s = currentScheduler();
@@ -184,8 +188,10 @@ export async function spawn(behaviour: BehaviourRef, args?: unknown, opts: Spawn
 
 /** Stops process `pid` with `reason` (default `'shutdown'`): resolves once it has exited. */
 export async function stopProcess(target: Target, reason = 'shutdown', opts?: { timeout?: number }): Promise<void> {
+  if (typeof reason !== 'string') throw new InvalidOptionError(`expected the reason to be a string, got: ${describe(reason)}`);
+  const timeout = timeoutOf(opts, 5000);
   const pid = resolve(target);
-  await Caller.current().call(schedulerPid(pidInc(pid)), { pid, reason }, timeoutOf(opts, 5000), self(), kStop);
+  await Caller.current().call(schedulerPid(pidInc(pid)), { pid, reason }, timeout, self(), kStop);
 }
 
 function schedulerPid(inc: number): Pid {

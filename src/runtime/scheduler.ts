@@ -187,6 +187,10 @@ export class Scheduler implements Host, ActorHost {
           throw new InvalidOptionError(`${ref.module} does not export a behaviour named ${JSON.stringify(ref.export)} (an object with an init function)`);
         }
         return b;
+      }, (err: unknown) => {
+        // A module that cannot be found or loaded is a bad behaviour reference, with a Roster code
+        // (Node's own code, e.g. ERR_MODULE_NOT_FOUND, would otherwise travel back as the error's code).
+        throw new InvalidOptionError(`cannot load the behaviour module ${ref.module}: ${err instanceof Error ? err.message : String(err)}`);
       });
       p.catch(() => this.#behaviours.delete(id));
       this.#behaviours.set(id, p);
