@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import {
   RosterError, Registry, Runtime, call, cast, monitor, ref, reply, send, spawn, stopProcess, via,
 } from '../../dist/src/index.js';
+import type { ActorRow } from '../../dist/src/index.js';
 import { Caller } from '../../dist/src/runtime/caller.js';
 import { kit, kKit, rejection, startRig, thrown, total, type Pid, type Rig } from './kit.js';
 
@@ -167,7 +168,7 @@ describe('bad input', () => {
     }
     // The runtime in use is still this one: a spawn lands on its schedulers.
     const pid = await spawn(kit('Probe'), { n: 3 }, { scheduler: 1 });
-    expect((await rig.rt.control(1).listActors()).map((r) => r.pid)).toContain(pid);
+    expect((await rig.rt.control(1).listActors()).map((r: ActorRow) => r.pid)).toContain(pid);
     expect(await call(pid, 'get')).toBe(3);
     await stopProcess(pid);
     await unchanged();

@@ -12,6 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Coordinator, call, cast, monitor, spawn, stopProcess, via, type Down } from '../../dist/src/index.js';
+import type { ActorRow } from '../../dist/src/index.js';
 import { mulberry32, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 import { bounded, kit, openGate, rejection, startRig, waitBoard, type Pid, type Rig } from './kit.js';
 
@@ -44,7 +45,7 @@ describe(`faults (seed ${seed})`, () => {
     const e = await rejection(call(p, 'get'));
     expect(e.code).toBe('ROSTER_ERR_MAILBOX_FULL');
     expect(rt.stats()[1]!.dropped - dropped0).toBe(21);
-    const row = (await rt.control(1).listActors()).find((r) => r.pid === p);
+    const row = (await rt.control(1).listActors()).find((r: ActorRow) => r.pid === p);
     expect(row).toMatchObject({ depth: 10, dropped: 21 });
 
     // 100k more casts, each chunk followed by a call to another actor of that scheduler (same
@@ -163,7 +164,7 @@ describe(`faults (seed ${seed})`, () => {
     }
     const fresh = await spawn(kit('Probe'), { n: 7 }, { scheduler: 0, name: via(names, 'after-kill') });
     expect(await call(via(names, 'after-kill'), 'get')).toBe(7);
-    expect((await rt.control(1).listActors()).map((r) => r.pid)).toContain(fresh);
+    expect((await rt.control(1).listActors()).map((r: ActorRow) => r.pid)).toContain(fresh);
     for (const p of [...live, watcher, hammer, fresh]) await stopProcess(p);
     expect(rt.stats()[1]!.actors).toBe(0);
   });

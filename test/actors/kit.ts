@@ -33,7 +33,9 @@ export async function startRig(schedulers: number, boardSlots = 4096): Promise<R
   const names = Registry.create({ keys: 'unique' });
   const sab = new SharedArrayBuffer(boardSlots * 4);
   const board = new Int32Array(sab);
-  const rt = await Runtime.start({ schedulers, registries: [names] });
+  // RuntimeOptions.registries is ReadonlyArray<Registry<never>>, to which a Registry<unknown> does not
+  // convert (Registry<V> is invariant): the cast is the caller's, as the README's example would need it.
+  const rt = await Runtime.start({ schedulers, registries: [names as unknown as Registry<never>] });
   for (let i = 0; i < schedulers; i++) {
     const pid = await rt.control(i).spawn({ behaviour: kit('Install'), args: { handles: [names.handle], board: sab } });
     await stopProcess(pid);

@@ -9,6 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, monitor, spawn, stopProcess, via } from '../../dist/src/index.js';
+import type { ActorRow } from '../../dist/src/index.js';
 import { Caller } from '../../dist/src/runtime/caller.js';
 import { mulberry32, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 import { kit, startRig, total, type Pid, type Rig } from './kit.js';
@@ -71,7 +72,7 @@ describe(`leaks (seed ${seed})`, () => {
     expect(total(rt, 'actors')).toBe(probes.length);
     for (const s of rt.stats()) expect(s.spawned - s.exited).toBe(1);
     const rows = await Promise.all([0, 1].map((i) => rt.control(i).listActors()));
-    expect(rows.flat().map((r) => r.pid).sort()).toEqual([...probes].sort());
+    expect((rows.flat() as ActorRow[]).map((r) => r.pid).sort()).toEqual([...probes].sort());
     expect(Caller.current().pending).toBe(0);
     for (const p of probes) expect(await call(p, 'host')).toEqual({ pending: 0, actors: 1 });
     const heap1 = await heap();
