@@ -50,6 +50,7 @@ function ms(o: CoordinatorOptions, name: keyof CoordinatorOptions, dflt: number)
 }
 
 let running: Coordinator | undefined;
+let starting: Promise<Coordinator> | undefined;
 
 /** Handle on a running coordinator thread. */
 export class Coordinator {
@@ -82,6 +83,16 @@ export class Coordinator {
     }
     const domain = Domain.current();
     if (running !== undefined) return running;
+    if (starting !== undefined) return starting;
+    starting = Coordinator.#start(domain, heartbeatMs, stallMs, fenceMs);
+    try {
+      return await starting;
+    } finally {
+      starting = undefined;
+    }
+  }
+
+  static async #start(domain: Domain, heartbeatMs: number, stallMs: number, fenceMs: number): Promise<Coordinator> {
     if (!domain.claimCoordinator()) {
       throw new RosterError('ROSTER_ERR_COORDINATOR_RUNNING', 'a coordinator already runs (or is starting) in this domain; stop it first');
     }
@@ -97,6 +108,10 @@ export class Coordinator {
     }
     // The coordinator is itself supervised: if it dies, its own entries and locks are recovered by anyone.
     supervise(worker, { stall: false });
+    // Its warnings are emitted here, where the application listens for them.
+    worker.on('message', (m: { roster?: unknown; message?: unknown; code?: unknown }) => {
+      if (m?.roster === 'warning') process.emitWarning(String(m.message), { code: String(m.code) });
+    });
     // It never keeps the process alive by itself: it only serves the threads that do.
     worker.unref();
     const exited = new Promise<void>((resolve) => {

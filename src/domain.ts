@@ -57,7 +57,7 @@ import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
 import { CapacityError, RosterError, TimeoutError } from './errors.js';
 import {
-  kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
+  kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDSettled, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
   kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
   kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
   kGenBits, kThreadSlotBits, threadBase,
@@ -223,8 +223,13 @@ export class Domain {
     const i32 = this.i32;
     const period = Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs;
     const timer = setInterval(() => {
-      if (Atomics.load(i32, b + kTLast) === inc) Atomics.add(i32, b + kTHeartbeat, 1);
-      else clearInterval(timer);
+      if (Atomics.load(i32, b + kTLast) !== inc) return clearInterval(timer);
+      Atomics.add(i32, b + kTHeartbeat, 1);
+      // A coordinator started later may ask for another period: follow it.
+      if ((Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs) !== period) {
+        clearInterval(timer);
+        this.#startHeartbeat(b, inc);
+      }
     }, period);
     timer.unref();
   }
@@ -365,14 +370,28 @@ export class Domain {
     for (const d of this.deadUnswept()) this.#free(threadBase(incSlot(d.inc)), d.inc);
   }
 
-  /** Clears `live` of Fenced and Dead slots whose declarer was killed before it did. Coordinator; one scan. */
-  repair(): void {
+  readonly #stuck = new Map<number, number>();
+
+  /**
+   * Clears `live` of Fenced and Dead slots whose declarer was killed before it did: a slot seen that
+   * way for 100 ms (a declarer still running finishes in microseconds, and its reason must be stored
+   * before `live` is cleared). Coordinator; one scan.
+   */
+  repair(now = Date.now()): void {
     for (let slot = 0; slot < kMaxThreads; slot++) {
       const b = threadBase(slot);
       const code = Atomics.load(this.i32, b + kTState) & kStateMask;
-      if (code !== kStateFenced && code !== kStateDead) continue;
-      const live = Atomics.load(this.i32, b + kTLive);
-      if (live !== 0) Atomics.compareExchange(this.i32, b + kTLive, live, 0);
+      const live = code === kStateFenced || code === kStateDead ? Atomics.load(this.i32, b + kTLive) : 0;
+      if (live === 0) {
+        this.#stuck.delete(slot);
+        continue;
+      }
+      const since = this.#stuck.get(slot);
+      if (since === undefined) this.#stuck.set(slot, now);
+      else if (now - since >= 100) {
+        Atomics.compareExchange(this.i32, b + kTLive, live, 0);
+        this.#stuck.delete(slot);
+      }
     }
   }
 
@@ -421,9 +440,11 @@ export class Domain {
   }
 
   /**
-   * Resolves once every thread that was Dead at the call has been swept (its slot moved on): Elixir's
-   * `:sync`. Any thread; waits with `Atomics.waitAsync` (and a ref'd timer, so the process stays up),
-   * never blocking the event loop. Rejects with `TimeoutError` after `timeoutMs`.
+   * Resolves once every thread that was Dead at the call has been swept (its slot moved on), and the
+   * running coordinator has swept every open registry at least once: Elixir's `:sync`. Any thread;
+   * waits with `Atomics.waitAsync` (and a ref'd timer, so the process stays up), never blocking the
+   * event loop. Rejects with `TimeoutError` after `timeoutMs`, and at once with
+   * `ROSTER_ERR_NO_COORDINATOR` when no coordinator runs.
    */
   async sync(timeoutMs = 10_000): Promise<void> {
     const i32 = this.i32;
@@ -433,6 +454,9 @@ export class Domain {
       const b = threadBase(slot);
       if ((Atomics.load(i32, b + kTState) & kStateMask) === kStateDead && Atomics.load(i32, b + kTLive) !== 0) pending.push(Atomics.load(i32, b + kTLast));
     }
+    if (this.coordinator() === 0) {
+      throw new RosterError('ROSTER_ERR_NO_COORDINATOR', 'no coordinator runs in this domain: nothing would sweep; start one with Coordinator.start()');
+    }
     const deadline = Date.now() + timeoutMs;
     const waiting = (inc: number): boolean => {
       const b = threadBase(incSlot(inc));
@@ -440,11 +464,22 @@ export class Domain {
     };
     for (;;) {
       const swept = Atomics.load(i32, kDSwept);
-      if (!pending.some(waiting)) return;
+      // ORDER: also until the coordinator has swept every open registry once (kDSettled), so deaths
+      // freed while no coordinator ran are swept too.
+      if (!pending.some(waiting) && Atomics.load(i32, kDSettled) === 1) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError(`sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
       // ORDER: sleeps only while kDSwept is unchanged; every Dead → Free bumps it, then notifies.
       await waitFor(i32, kDSwept, swept, Math.min(left, 50));
+    }
+  }
+
+  /** Records whether the coordinator knows and has swept every open registry (the coordinator calls this). */
+  settle(settled: boolean): void {
+    if (Atomics.load(this.i32, kDSettled) !== (settled ? 1 : 0)) {
+      Atomics.store(this.i32, kDSettled, settled ? 1 : 0);
+      Atomics.add(this.i32, kDSwept, 0);
+      Atomics.notify(this.i32, kDSwept);
     }
   }
 
@@ -486,7 +521,7 @@ export class Domain {
 
   /** Gives up the coordinator role held by `inc` (or a failed start): back to 0. */
   releaseCoordinator(inc: number): void {
-    Atomics.compareExchange(this.i32, kDCoordinator, inc, 0);
+    if (Atomics.compareExchange(this.i32, kDCoordinator, inc, 0) === inc) Atomics.store(this.i32, kDSettled, 0);
   }
 
   /** Counts a registry opened (+1) or closed (−1) in this domain; the coordinator waits until it knows each. */

@@ -41,7 +41,7 @@
  *
  * ```
  *  header line (16 words): magic, version, gen counter, random domain id, deaths declared,
- *  deaths swept, heartbeat ms, coordinator incarnation, registries open, fences
+ *  deaths swept, heartbeat ms, coordinator incarnation, registries open, fences, settled
  *  thread slots: kMaxThreads × 16 words (one cache line each):
  *   ┌──────┬──────┬────────────────┬───────────┬───────────┬────────┬────────────┬──────────┬────────┬──────────┐
  *   │ live │ last │ state          │ heartbeat │ nextLocal │ reason │ parent tid │ doorbell │ parked │ reserved │
@@ -208,6 +208,11 @@ export const kDCoordinator = 7;
 export const kDRegistries = 8;
 /** Threads fenced by the coordinator so far (declared stalled while possibly still running). */
 export const kDFenced = 9;
+/**
+ * 1 while the running coordinator knows every open registry and has swept each of them once (`sync()`
+ * waits for it too: deaths freed while no coordinator ran are swept by that first sweep).
+ */
+export const kDSettled = 10;
 /** kDCoordinator while `Coordinator.start` is starting the thread. */
 export const kCoordStarting = -1;
 export const kDThreadWords = 16;

@@ -31,8 +31,11 @@ import type {
 const kInHit = -1;
 const kNotFound = -2;
 
-/** `lock()` keys held by the current async context, per registry id: a nested `lock()` of one of them throws. */
-const heldLocks = new AsyncLocalStorage<ReadonlySet<string>>();
+/**
+ * `lock()` holds of the current async context: a nested `lock()` of a key still held throws. A hold
+ * is marked released when its `fn` settles, so continuations that outlive it are not refused.
+ */
+const heldLocks = new AsyncLocalStorage<ReadonlyArray<{ readonly id: string; held: boolean }>>();
 
 /** Internal (actor runtime): told of every registration made by an actor (a process with local ≠ 0). */
 let ownerHook: ((reg: Registry<unknown>, key: Key, pid: Pid) => void) | null = null;
@@ -539,13 +542,19 @@ export class Registry<V = unknown> {
     if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
     const q = this.#ownQuery(lockKey);
     const id = `${this.handle.id}\u0000${q.isString ? `s${q.str}` : `b${Buffer.from(q.bytes.subarray(0, q.len)).toString('base64')}`}`;
-    const held = heldLocks.getStore();
-    if (held?.has(id) === true) {
+    const held = (heldLocks.getStore() ?? []).filter((h) => h.held);
+    if (held.some((h) => h.id === id)) {
       throw new RosterError('ROSTER_ERR_REENTRANT', `${this.name}: lock(${describe(lockKey)}) called again inside its own fn; lock() is not reentrant`);
     }
-    const inner = new Set(held);
-    inner.add(id);
-    return withLock(this.#locks, q, self(), () => heldLocks.run(inner, fn), () => this.#check());
+    const hold = { id, held: true };
+    const inner = [...held, hold];
+    return withLock(this.#locks, q, self(), async () => {
+      try {
+        return await heldLocks.run(inner, fn);
+      } finally {
+        hold.held = false;
+      }
+    }, () => this.#check());
   }
 
   /** Receives events as the named listener `listener` (see the `listeners` option). Any thread. */

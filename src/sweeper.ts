@@ -16,10 +16,10 @@
  *
  * @module
  */
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, parentPort } from 'node:worker_threads';
 import { controlChannel, type ControlMessage } from './control.js';
 import { Domain, waitFor, type DeadThread } from './domain.js';
-import { kCAnnounced, kCClosed, kDDeclared } from './layout.js';
+import { kCAnnounced, kCClosed, kDDeclared, kDHeartbeatMs } from './layout.js';
 import type { RegistryHandle } from './options.js';
 import { Registry, sweepRegistry } from './registry.js';
 
@@ -31,6 +31,15 @@ export interface SweeperSettings {
   fenceMs: number;
   handles: RegistryHandle[];
   ready: SharedArrayBuffer;
+}
+
+/**
+ * Emits a process warning in the thread that started the coordinator (where `process.on('warning')`
+ * of the application listens), by a message to it; in the coordinator's own thread if there is none.
+ */
+function warn(message: string, code: string): void {
+  if (parentPort !== null) parentPort.postMessage({ roster: 'warning', message, code });
+  else process.emitWarning(message, { code });
 }
 
 /** How long the coordinator waits for the announcement of a registry it was told exists. */
@@ -55,6 +64,7 @@ export class Sweeper {
   /** Open registries given up on (never announced): counted as known. */
   #accepted = 0;
   #missingSince = 0;
+  #graceUntil = 0;
   readonly #watch = new Map<number, { beat: number; since: number; asked: number }>();
   readonly #channel: BroadcastChannel;
 
@@ -64,6 +74,8 @@ export class Sweeper {
     // ORDER: listen before taking the role, so a registry created once the role is visible is heard.
     this.#channel = new BroadcastChannel(controlChannel(this.#domain));
     this.#channel.onmessage = (ev: unknown) => this.#onMessage((ev as { data: ControlMessage }).data);
+    const previous = Atomics.load(this.#domain.i32, kDHeartbeatMs) || 100;
+    this.#graceUntil = Date.now() + 2 * Math.max(previous, s.heartbeatMs);
     this.#domain.configure(s.heartbeatMs, this.#domain.inc);
     for (const h of s.handles) this.#add(h);
     // Threads answer with the registries and workers they announced before anyone listened.
@@ -142,7 +154,7 @@ export class Sweeper {
       if (k.error === message) return;
       k.error = message;
     }
-    process.emitWarning(`coordinator: sweeping ${id} failed: ${message}; other registries are unaffected`, { code: 'ROSTER_SWEEP' });
+    warn(`coordinator: sweeping ${id} failed: ${message}; other registries are unaffected`, 'ROSTER_SWEEP');
   }
 
   /** True once every open registry of the domain was announced (or the grace period ran out). */
@@ -158,10 +170,10 @@ export class Sweeper {
     if (now - this.#missingSince < kAnnounceGraceMs) return false;
     const missing = open - mine;
     this.#accepted += missing;
-    process.emitWarning(
+    warn(
       `coordinator: ${missing} open registr${missing === 1 ? 'y was' : 'ies were'} never announced (the threads that knew ` +
         'them died before a coordinator listened); deaths are swept without them',
-      { code: 'ROSTER_SWEEP' },
+      'ROSTER_SWEEP',
     );
     return true;
   }
@@ -170,8 +182,14 @@ export class Sweeper {
   sweep(): number {
     this.#domain.repair();
     this.#sweepFull();
+    let fullPending = false;
+    for (const k of this.#registries.values()) if (k.full) fullPending = true;
+    if (fullPending || !this.#knowsAll(Date.now())) this.#domain.settle(false);
     const dead = this.#domain.deadUnswept();
-    if (dead.length === 0) return 0;
+    if (dead.length === 0) {
+      if (!fullPending && this.#knowsAll(Date.now())) this.#domain.settle(true);
+      return 0;
+    }
     for (const [id, k] of this.#registries) {
       const pending: DeadThread[] = dead.filter((d) => !k.done.has(d.inc));
       if (pending.length === 0) continue;
@@ -184,6 +202,7 @@ export class Sweeper {
       }
     }
     if (!this.#knowsAll(Date.now())) return 0;
+    if (!fullPending) this.#domain.settle(true);
     let completed = 0;
     for (const d of dead) {
       let all = true;
@@ -199,6 +218,11 @@ export class Sweeper {
   #checkStalls(): void {
     if (this.#watch.size === 0) return;
     const now = Date.now();
+    // Threads started before this coordinator beat at the previous period until their next beat.
+    if (now < this.#graceUntil) {
+      for (const w of this.#watch.values()) w.since = now;
+      return;
+    }
     const beats = new Map(this.#domain.heartbeats().map((b) => [b.threadId, b]));
     for (const [tid, w] of this.#watch) {
       const b = beats.get(tid);
@@ -217,11 +241,11 @@ export class Sweeper {
         // The supervisor did not stop it: fence it. Its entries vanish and its next write is refused;
         // its locks stay held until its 'exit' proves it stopped.
         if (this.#domain.fence(b.inc)) {
-          process.emitWarning(
+          warn(
             `coordinator: worker thread ${tid} was not terminated within fenceMs (${this.#s.fenceMs} ms) after a stall; ` +
               'it is fenced: its entries are hidden and its writes refused, and any partition lock it holds stays held ' +
               'until the thread is seen to exit',
-            { code: 'ROSTER_FENCED' },
+            'ROSTER_FENCED',
           );
         }
         this.#watch.delete(tid);

@@ -269,10 +269,11 @@ export class Table extends PartitionLock {
     return out;
   }
 
-  /** Rebuilds at the same size, dropping tombstones, if the buffer has room; else keeps them. */
+  /** Rebuilds to fit the live entries, dropping tombstones, if the buffer has room; else keeps them. */
   #compact(): void {
     try {
-      this.#rebuild(this.mask + 1, this.arenaWords);
+      const { cap, arena } = this.#sizeFor(0, 0);
+      this.#rebuild(Math.max(cap, Math.min(this.mask + 1, cap * 4)), Math.max(arena, Math.min(this.arenaWords, arena * 4)));
     } catch (err) {
       if (!(err instanceof CapacityError)) throw err;
     }
@@ -350,14 +351,25 @@ export class Table extends PartitionLock {
 
   /** Makes room for one more slot and a blob of `words` words by rebuilding into the other bank. */
   #makeRoom(words: number): void {
+    const { cap, arena } = this.#sizeFor(1, words);
+    this.#rebuild(cap, arena);
+  }
+
+  /**
+   * The bank size for the live entries plus `entries` more taking `words` words: load ≤ 25% and the
+   * arena at most half full after the rebuild. Sized from the live data, not from the current bank, so
+   * a partition that was emptied shrinks back (and fits a smaller old region) instead of asking for
+   * another full-size one.
+   */
+  #sizeFor(entries: number, words: number): { cap: number; arena: number } {
     const i32 = this.i32;
     const live = i32[kHLive] as number;
     const liveWords = i32[kHLiveWords] as number;
-    let newCap = this.mask + 1;
-    while ((live + 1) * 4 > newCap) newCap *= 2; // after a rebuild, load ≤ 25%
-    let newArena = Math.max(kMinArenaWords, this.arenaWords);
-    while ((liveWords + words) * 2 > newArena) newArena *= 2;
-    this.#rebuild(newCap, newArena);
+    let cap = 8;
+    while ((live + entries) * 4 > cap) cap *= 2;
+    let arena = kMinArenaWords;
+    while ((liveWords + words) * 2 > arena) arena *= 2;
+    return { cap, arena };
   }
 
   /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */

@@ -179,7 +179,8 @@ describe('errors (README "Errors")', () => {
   test('the README table lists every code the library throws', () => {
     const codes = new Set<string>();
     const dir = new URL('src/', kRoot);
-    for (const f of readdirSync(dir)) {
+    for (const f of readdirSync(dir, { recursive: true }) as string[]) {
+      if (!f.endsWith('.ts')) continue;
       for (const m of readFileSync(new URL(f, dir), 'utf8').matchAll(/ROSTER_ERR_[A-Z_]+/g)) codes.add(m[0]);
     }
     expect(codes.size).toBeGreaterThan(10);

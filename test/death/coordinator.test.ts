@@ -123,7 +123,8 @@ describe('a sweep that cannot rebuild its partition', () => {
     await coord.sync();
     expect(violations(small, { count: behind.length, deadKeys: v1.keys, deadPids: [v1.pid] })).toEqual([]);
     const s = small.stats()[0];
-    expect(s !== undefined && s.used > s.live, `tombstones kept, as no compaction fits: ${JSON.stringify(s)}`).toBe(true);
+    // The sweep needed no new space; a compaction to the (now small) live data fits and may have run.
+    expect(s !== undefined && s.used >= s.live && s.bytes <= 1 << 20, `swept within maxPartitionBytes: ${JSON.stringify(s)}`).toBe(true);
     for (const k of behind) expect(small.lookup(k), k).toHaveLength(1);
     expect(small.register('main/after', 2).ok, 'the partition is still writable').toBe(true);
 
