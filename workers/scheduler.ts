@@ -6,7 +6,9 @@ import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { pidLocal } from '../src/domain.js';
-import type { SchedulerControl } from '../src/runtime/control-api.js';
+import { installErrorTransfer, type SchedulerControl } from '../src/runtime/control-api.js';
+import { Registry } from '../src/registry.js';
+import { setRuntimeRegistries } from '../src/runtime/runtime-registries.js';
 import { setDirectory } from '../src/runtime/placement.js';
 import { Scheduler } from '../src/runtime/scheduler.js';
 import type { RuntimeHandle } from '../src/runtime/runtime.js';
@@ -14,7 +16,9 @@ import type { RuntimeHandle } from '../src/runtime/runtime.js';
 const { index, runtime } = workerData as { index: number; runtime: RuntimeHandle };
 if (parentPort === null) throw new Error('a scheduler runs in a worker thread');
 setDirectory(runtime.directory);
+installErrorTransfer();
 const scheduler = new Scheduler(runtime.registries);
+setRuntimeRegistries(runtime.registries.map((h) => Registry.attach(h)));
 const mailroom = scheduler.caller.mailroom;
 
 const control: SchedulerControl = {

@@ -180,7 +180,7 @@ export async function spawn(behaviour: BehaviourRef, args?: unknown, opts: Spawn
     ...(opts.name !== undefined ? { name: { registry: opts.name.registry.handle.id, key: opts.name.key } } : {}),
     ...(limit !== undefined ? { mailboxLimit: limit } : {}),
   };
-  const inc = pickScheduler(opts.scheduler ?? 'hash', opts.name?.key);
+  const inc = pickScheduler(opts.scheduler === undefined ? 'hash' : opts.scheduler, opts.name?.key);
   const here = currentScheduler();
   if (here !== undefined && inc === Domain.current().inc) return here.spawn(req);
   return (await Caller.current().call(schedulerPid(inc), req, timeout, self(), kSpawn)) as Pid;

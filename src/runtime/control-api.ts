@@ -6,6 +6,8 @@
  *
  * @module
  */
+import { transferHandlers } from 'comlink/dist/esm/comlink.mjs';
+import { RosterError } from '../errors.js';
 import type { MailStats } from './mailroom.js';
 import type { SchedulerStats, SpawnRequest } from './scheduler.js';
 import type { Pid } from '../types.js';
@@ -46,4 +48,35 @@ export interface SchedulerControl {
   stopActor(pid: Pid, reason: string): Promise<boolean>;
   /** Stops every actor (reason, default 'shutdown') and the scheduler's loop. */
   shutdown(reason?: string): Promise<void>;
+}
+
+let installed = false;
+
+/**
+ * Makes comlink carry a thrown `RosterError` whole (class, `code`, `message`, `reason`, `holder`)
+ * instead of only its message. Both ends install it (the runtime and each scheduler).
+ */
+export function installErrorTransfer(): void {
+  if (installed) return;
+  installed = true;
+  const base = transferHandlers.get('throw');
+  if (base === undefined) return;
+  transferHandlers.set('throw', {
+    canHandle: base.canHandle,
+    serialize(v: unknown) {
+      const e = (v as { value?: unknown }).value as { code?: unknown; message?: unknown; reason?: unknown; holder?: unknown } | undefined;
+      if (e instanceof RosterError) {
+        return [{ roster: true, code: e.code, message: e.message, reason: (e as { reason?: unknown }).reason, holder: (e as { holder?: unknown }).holder }, []];
+      }
+      return base.serialize(v);
+    },
+    deserialize(v: unknown) {
+      const r = v as { roster?: unknown; code?: string; message?: string; reason?: unknown; holder?: unknown };
+      if (r?.roster !== true) return base.deserialize(v);
+      const err = RosterError.from({ code: r.code, message: r.message });
+      if (typeof r.reason === 'string') (err as { reason?: string }).reason = r.reason;
+      if (typeof r.holder === 'number') (err as { holder?: number }).holder = r.holder;
+      throw err;
+    },
+  });
 }

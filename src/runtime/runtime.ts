@@ -11,17 +11,20 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { wrap, releaseProxy, type Remote } from 'comlink/dist/esm/comlink.mjs';
+import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs';
+import type { Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
 import { Coordinator, type CoordinatorOptions } from '../coordinator.js';
 import { InvalidOptionError, RosterError, describe } from '../errors.js';
 import type { RegistryHandle } from '../options.js';
-import type { Registry } from '../registry.js';
+import { Registry } from '../registry.js';
 import { supervise } from '../supervise.js';
 import { Caller } from './caller.js';
 import type { SchedulerControl, SchedulerInfo } from './control-api.js';
 import { Mailroom, type MailStats } from './mailroom.js';
-import { newDirectory, setDirectory } from './placement.js';
+import { getDirectory, newDirectory, setDirectory } from './placement.js';
+import { installErrorTransfer } from './control-api.js';
+import { runtimeRegistry, setRuntimeRegistries } from './runtime-registries.js';
 import { readSchedulerStats, type SchedulerStats } from './scheduler.js';
 
 /** Options of `Runtime.start`. */
@@ -29,7 +32,7 @@ export interface RuntimeOptions {
   /** Scheduler threads. Default: one per core (`os.availableParallelism()`). */
   readonly schedulers?: number;
   /** Unique registries whose names actors may spawn under (`spawn(…, { name: via(reg, key) })`). */
-  readonly registries?: ReadonlyArray<Registry<never>>;
+  readonly registries?: ReadonlyArray<Registry<unknown>>;
   /** Options of the coordinator, if the runtime starts it (none runs yet). */
   readonly coordinator?: CoordinatorOptions;
 }
@@ -42,17 +45,24 @@ export interface RuntimeHandle {
 
 const kStartMs = 30_000;
 
+let active: Runtime | undefined;
+
 /** The main thread's handle on a running runtime. */
 export class Runtime {
   readonly handle: RuntimeHandle;
   readonly #workers: Worker[];
+  readonly #exits: Array<Promise<void>>;
   readonly #controls: Array<Remote<SchedulerControl>>;
   readonly #infos: SchedulerInfo[];
   readonly #coordinator: Coordinator | null;
 
-  private constructor(handle: RuntimeHandle, workers: Worker[], controls: Array<Remote<SchedulerControl>>, infos: SchedulerInfo[], coordinator: Coordinator | null) {
+  private constructor(
+    handle: RuntimeHandle, workers: Worker[], exits: Array<Promise<void>>, controls: Array<Remote<SchedulerControl>>, infos: SchedulerInfo[],
+    coordinator: Coordinator | null,
+  ) {
     this.handle = handle;
     this.#workers = workers;
+    this.#exits = exits;
     this.#controls = controls;
     this.#infos = infos;
     this.#coordinator = coordinator;
@@ -70,9 +80,7 @@ export class Runtime {
     const registries = options.registries ?? [];
     if (!Array.isArray(registries)) throw new InvalidOptionError(`expected registries to be an array of registries, got: ${describe(registries)}`);
     for (const r of registries) {
-      if (typeof r !== 'object' || r === null || (r as { kind?: unknown }).kind !== 'unique') {
-        throw new InvalidOptionError(`expected unique registries, got: ${describe(r)}`);
-      }
+      if (!(r instanceof Registry) || r.kind !== 'unique') throw new InvalidOptionError(`expected unique Registry instances, got: ${describe(r)}`);
     }
     let coordinator: Coordinator | null = null;
     try {
@@ -80,15 +88,18 @@ export class Runtime {
     } catch (err) {
       if ((err as { code?: unknown }).code !== 'ROSTER_ERR_COORDINATOR_RUNNING') throw err;
     }
-    const handle: RuntimeHandle = { directory: newDirectory(n), registries: registries.map((r) => (r as Registry<unknown>).handle) };
-    setDirectory(handle.directory);
+    if (active !== undefined) throw new RosterError('ROSTER_ERR_RUNTIME_RUNNING', 'a runtime already runs in this thread; stop it first');
+    const handle: RuntimeHandle = { directory: newDirectory(n), registries: registries.map((r) => r.handle) };
+    installErrorTransfer();
     Caller.current(); // this thread's mailroom, for replies
     const workers: Worker[] = [];
     const controls: Array<Remote<SchedulerControl>> = [];
+    const exits: Array<Promise<void>> = [];
     for (let index = 0; index < n; index++) {
       const worker = new Worker(new URL('../../workers/scheduler.js', import.meta.url), { workerData: { index, runtime: handle } });
       supervise(worker);
       workers.push(worker);
+      exits.push(new Promise<void>((r) => worker.once('exit', () => r())));
       controls.push(wrap<SchedulerControl>(nodeEndpoint(worker)));
     }
     let timer: NodeJS.Timeout | undefined;
@@ -103,9 +114,14 @@ export class Runtime {
       await Promise.race([Promise.all(infos.map(async (info) => {
         while (Atomics.load(dir, 1 + info.index) === 0) await new Promise((r) => setTimeout(r, 1));
       })), failed]);
-      return new Runtime(handle, workers, controls, infos, coordinator);
+      // Only now does this thread place spawns on the new schedulers.
+      setDirectory(handle.directory);
+      setRuntimeRegistries(registries);
+      active = new Runtime(handle, workers, exits, controls, infos, coordinator);
+      return active;
     } catch (err) {
       await Promise.all(workers.map((w) => w.terminate()));
+      if (coordinator !== null) await coordinator.stop();
       throw err;
     } finally {
       clearTimeout(timer);
@@ -114,11 +130,20 @@ export class Runtime {
 
   /** Joins a runtime started in another thread, so this thread can spawn, call and monitor. Any thread. */
   static attach(handle: RuntimeHandle): void {
-    if (typeof handle !== 'object' || handle === null || !(handle.directory instanceof SharedArrayBuffer)) {
+    if (typeof handle !== 'object' || handle === null || !(handle.directory instanceof SharedArrayBuffer) || !Array.isArray(handle.registries)) {
       throw new InvalidOptionError(`expected a runtime handle, got: ${describe(handle)}`);
     }
     setDirectory(handle.directory);
+    setRuntimeRegistries(handle.registries.map((h) => Registry.attach(h)));
     Caller.current();
+  }
+
+  /**
+   * A registry given to `Runtime.start({ registries })`, by name, as this thread sees it: actors reach
+   * their registries this way (registry handles cannot travel in messages). Throws `InvalidOptionError`.
+   */
+  static registry<V = unknown>(name: string): Registry<V> {
+    return runtimeRegistry(name) as Registry<V>;
   }
 
   /** Number of scheduler threads. */
@@ -149,8 +174,9 @@ export class Runtime {
   async stop(): Promise<void> {
     await Promise.all(this.#controls.map(async (c, i) => {
       const w = this.#workers[i] as Worker;
-      const exited = new Promise((r) => w.once('exit', r));
+      const exited = this.#exits[i] as Promise<void>;
       try {
+        // A scheduler that died never answers: its exit ends the wait.
         await Promise.race([c.shutdown('shutdown'), exited]);
       } catch {
         // A scheduler that died already has nothing to stop.
@@ -158,6 +184,11 @@ export class Runtime {
       c[releaseProxy]();
       await w.terminate();
     }));
+    if (active === this) {
+      active = undefined;
+      if (getDirectory() !== undefined && getDirectory()?.buffer === this.handle.directory) setDirectory(newDirectory(0));
+      setRuntimeRegistries([]);
+    }
     await this.#coordinator?.stop();
   }
 }

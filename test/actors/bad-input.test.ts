@@ -174,11 +174,7 @@ describe('bad input', () => {
     await unchanged();
   });
 
-  // Bug (src/runtime/runtime.ts, Runtime.start): a registry *handle* passes the registries check (it
-  // has kind 'unique'), so start() sets this thread's scheduler directory to the new runtime's, starts
-  // schedulers with an undefined handle, which crash, and rejects ROSTER_ERR_SPAWN, leaving the
-  // directory pointing at dead schedulers: later spawns fail with NOPROC. Flip to `test` once fixed.
-  test.fails('Runtime.start with a registry handle instead of a registry: INVALID_OPTION, the runtime in use unchanged', async () => {
+  test('Runtime.start with a registry handle instead of a registry: INVALID_OPTION, the runtime in use unchanged', async () => {
     const e = await rejection(Runtime.start({ schedulers: 1, registries: [rig.names.handle as never] }));
     const pid = await spawn(kit('Probe'), {}, { scheduler: 1 }).catch((err: { code: string }) => err.code);
     if (typeof pid === 'number') await stopProcess(pid);

@@ -169,10 +169,7 @@ describe(`faults (seed ${seed})`, () => {
     expect(rt.stats()[1]!.actors).toBe(0);
   });
 
-  // Bug (src/runtime/runtime.ts, Runtime.stop): for a scheduler whose thread already exited, it races
-  // the comlink `shutdown()` call (never answered) against `once('exit')` registered after the exit
-  // event already fired, so neither settles and stop() never resolves. Flip to `test` once fixed.
-  test.fails('Runtime.stop() resolves after one of its schedulers died', async () => {
+  test('Runtime.stop() resolves after one of its schedulers died', async () => {
     expect(killed).toBe(true);
     await bounded(rig.rt.stop(), 3000, 'rt.stop() after a scheduler died');
   });
