@@ -30,12 +30,16 @@
  * @module
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { Domain, incSlot, waitFor } from '../domain.js';
+import { Domain, incSlot } from '../domain.js';
 import { kTDoorbell, kTParked, threadBase } from '../layout.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
 import { ScratchWriter } from './message-codec.js';
 export type { Envelope } from './envelope.js';
-import { kDefaultRingBytes, kFull, kTooLarge, kWritten, Ring } from './ring.js';
+import {
+  kParkedFlip, kSDropped, kSIndirect, kSQueued, kSReceived, kSRings, kSSent, kStatsWords, kTagIndirect, kTagMail, Outbox, ringBell,
+  type ChannelMessage, type OutboxHost,
+} from './outbox.js';
+import { kDefaultRingBytes, Ring } from './ring.js';
 
 /** Options of a thread's mailroom, applied when it is first created. */
 export interface MailroomOptions {
@@ -45,6 +49,8 @@ export interface MailroomOptions {
   readonly maxQueued?: number;
   /** Bytes kept per receiver while its ring is full. Default 64 MiB. */
   readonly maxQueuedBytes?: number;
+  /** How long `waitForMail` spins on the doorbell before parking, in µs (0: park at once). Default 100. */
+  readonly spinUs?: number;
 }
 
 /** Counters of one thread's mail (u32, wrapping). */
@@ -63,39 +69,13 @@ export interface MailStats {
   readonly rings: number;
 }
 
-const kSReceived = 0;
-const kSSent = 1;
-const kSDropped = 2;
-const kSQueued = 3;
-const kSIndirect = 4;
-const kSRings = 5;
-const kStatsWords = 16;
-
-/** `kTParked` holds `inc ^ kParkedFlip` while the receiver sleeps: never an incarnation of that slot, nor 0. */
-export const kParkedFlip = 1 << 9;
-/** Record tags in a ring. */
-const kTagMail = 1;
-const kTagIndirect = 2;
 /** The spin on the doorbell before parking (µs), and the longest single park (ms). */
 const kSpinUs = 100;
 const kParkMs = 1000;
-/** How often a full ring's backlog re-checks its receiver's liveness. */
-const kPumpMs = 20;
 /** How often idle drains look for rings of stopped senders and outboxes of dead receivers. */
 const kSweepMs = 50;
 /** Records taken from one ring before moving to the next. */
 const kQuantum = 32;
-
-interface Outbox {
-  readonly to: number;
-  readonly ring: Ring;
-  readonly channel: BroadcastChannel;
-  queue: Uint8Array[];
-  qhead: number;
-  qbytes: number;
-  seq: number;
-  pumping: boolean;
-}
 
 interface Inbox {
   readonly from: number;
@@ -104,8 +84,6 @@ interface Inbox {
   /** When an indirect record first waited for its payload (0 = not waiting). */
   blockedSince: number;
 }
-
-type ChannelMessage = { t: 'ring'; from: number; sab: SharedArrayBuffer } | { t: 'big'; from: number; seq: number; sab: SharedArrayBuffer };
 
 let current: Mailroom | undefined;
 
@@ -126,9 +104,12 @@ export class Mailroom {
   readonly #ringBytes: number;
   readonly #maxQueued: number;
   readonly #maxQueuedBytes: number;
+  readonly #host: OutboxHost;
+  readonly #spinUs: number;
+  /** The current spin budget (µs) and a count of waits, for the adaptive spin of `waitForMail`. */
+  #spin: number;
+  #probe = 0;
   readonly #w = new ScratchWriter();
-  readonly #rec = new Uint8Array(8);
-  readonly #recView = new DataView(this.#rec.buffer);
   readonly #outboxes = new Map<number, Outbox>();
   readonly #inboxes: Inbox[] = [];
   readonly #byInc = new Map<number, Inbox>();
@@ -136,6 +117,8 @@ export class Mailroom {
   #loopHead = 0;
   #rr = 0;
   #lastSweep = 0;
+  /** The bell value a park-ending timer rang from (so that wake-up is not taken for mail). */
+  #timedOut = NaN;
 
   private constructor(options: MailroomOptions) {
     this.#dom = Domain.current();
@@ -147,6 +130,15 @@ export class Mailroom {
     this.#ringBytes = options.ringBytes ?? kDefaultRingBytes;
     this.#maxQueued = options.maxQueued ?? 65_536;
     this.#maxQueuedBytes = options.maxQueuedBytes ?? 64 * 1024 * 1024;
+    this.#spinUs = options.spinUs ?? kSpinUs;
+    this.#spin = this.#spinUs;
+    const dom = this.#dom;
+    this.#host = {
+      dom,
+      inc: this.inc,
+      count: (word, n) => this.#count(word, n),
+      current: (out) => this.#outboxes.get(out.to) === out,
+    };
     this.#channel = new BroadcastChannel(channelName(this.#dom, this.inc));
     this.#channel.onmessage = (ev: unknown) => this.#onChannel((ev as { data: ChannelMessage }).data);
     this.#channel.unref();
@@ -176,7 +168,7 @@ export class Mailroom {
   /** Messages queued in this thread for `toInc` while its ring is full. */
   queued(toInc: number): number {
     const out = this.#outboxes.get(toInc);
-    return out === undefined ? 0 : out.queue.length - out.qhead;
+    return out === undefined ? 0 : out.queued;
   }
 
   /**
@@ -201,7 +193,7 @@ export class Mailroom {
     if (toInc === this.inc) {
       this.#loop.push(bytes.slice(0, len));
       this.#count(kSSent, 1);
-      this.#ringBell(toInc);
+      ringBell(this.#i32, toInc);
       return true;
     }
     let out = this.#outboxes.get(toInc);
@@ -210,21 +202,8 @@ export class Mailroom {
       out = this.#openOutbox(toInc);
       if (out === undefined) return this.#drop();
     }
-    if (out.queue.length === out.qhead) {
-      const r = this.#write(out, bytes, len);
-      if (r === kWritten) {
-        out.ring.publish();
-        this.#ringBell(toInc);
-        this.#count(kSSent, 1);
-        return true;
-      }
-    }
-    if (out.queue.length - out.qhead >= this.#maxQueued || out.qbytes + len > this.#maxQueuedBytes) return this.#drop();
-    out.queue.push(bytes.slice(0, len));
-    out.qbytes += len;
-    this.#count(kSQueued, 1);
+    if (!out.send(bytes, len)) return this.#drop();
     this.#count(kSSent, 1);
-    if (!out.pumping) void this.#pump(out);
     return true;
   }
 
@@ -232,87 +211,16 @@ export class Mailroom {
     const p = Atomics.load(this.#i32, threadBase(incSlot(to)) + kTParked);
     // ORDER: liveness after the mailroom check; both seq-cst loads of the receiver's slot.
     if ((p !== to && p !== (to ^ kParkedFlip)) || !this.#dom.isAlive(to)) return undefined;
-    const ring = Ring.create(this.inc, to, this.#ringBytes);
     const channel = new BroadcastChannel(channelName(this.#dom, to));
     channel.unref();
-    const out: Outbox = { to, ring, channel, queue: [], qhead: 0, qbytes: 0, seq: 0, pumping: false };
+    const out = new Outbox(this.#host, to, Ring.create(this.inc, to, this.#ringBytes), channel, this.#maxQueued, this.#maxQueuedBytes);
     this.#outboxes.set(to, out);
-    channel.postMessage({ t: 'ring', from: this.inc, sab: ring.sab } satisfies ChannelMessage);
     return out;
   }
 
   #closeOutbox(out: Outbox): void {
-    const lost = out.queue.length - out.qhead;
-    if (lost > 0) {
-      this.#count(kSQueued, -lost);
-      this.#count(kSDropped, lost);
-    }
-    out.queue = [];
-    out.qhead = 0;
-    out.qbytes = 0;
-    out.channel.close();
+    out.close();
     if (this.#outboxes.get(out.to) === out) this.#outboxes.delete(out.to);
-  }
-
-  /** Writes one encoded envelope inline, or (too large) indirectly. Unpublished. */
-  #write(out: Outbox, bytes: Uint8Array, len: number): number {
-    const r = out.ring.write(bytes, 0, len, kTagMail);
-    if (r !== kTooLarge) return r;
-    this.#recView.setUint32(0, out.seq, true);
-    this.#recView.setUint32(4, len, true);
-    // The record first (unpublished, so invisible), then the payload, then the caller publishes: a
-    // crash in between leaves at worst an orphan payload, dropped with the ring.
-    if (out.ring.write(this.#rec, 0, 8, kTagIndirect) !== kWritten) return kFull;
-    const sab = new SharedArrayBuffer(len);
-    new Uint8Array(sab).set(bytes.subarray(0, len));
-    out.channel.postMessage({ t: 'big', from: this.inc, seq: out.seq, sab } satisfies ChannelMessage);
-    out.seq = (out.seq + 1) >>> 0;
-    this.#count(kSIndirect, 1);
-    return kWritten;
-  }
-
-  /** Flushes a full ring's backlog in order as the receiver frees space; drops it if the receiver dies. */
-  async #pump(out: Outbox): Promise<void> {
-    out.pumping = true;
-    try {
-      while (out.queue.length - out.qhead > 0) {
-        if (this.#outboxes.get(out.to) !== out) return;
-        if (!this.#dom.isAlive(out.to)) return this.#closeOutbox(out);
-        let wrote = 0;
-        let next: Uint8Array | undefined;
-        while ((next = out.queue[out.qhead]) !== undefined && this.#write(out, next, next.length) === kWritten) {
-          out.queue[out.qhead++] = undefined as unknown as Uint8Array;
-          out.qbytes -= next.length;
-          wrote++;
-        }
-        if (wrote > 0) {
-          out.ring.publish();
-          this.#ringBell(out.to);
-          this.#count(kSQueued, -wrote);
-        }
-        if (out.qhead > 1024 && out.qhead * 2 > out.queue.length) {
-          out.queue = out.queue.slice(out.qhead);
-          out.qhead = 0;
-        }
-        if (next === undefined) break;
-        await out.ring.waitForSpace(next.length > out.ring.maxRecord ? 8 : next.length, kPumpMs);
-      }
-    } finally {
-      out.pumping = false;
-      if (out.queue.length === out.qhead) {
-        out.queue = [];
-        out.qhead = 0;
-      }
-    }
-  }
-
-  /** Bumps `to`'s doorbell; wakes it if it sleeps. */
-  #ringBell(to: number): void {
-    const base = threadBase(incSlot(to));
-    // ORDER: the ring's tail was stored (seq-cst) before this add and the load below; the receiver
-    // stores its parked state before re-checking the tails (Dekker): one of the two sees the other.
-    Atomics.add(this.#i32, base + kTDoorbell, 1);
-    if (Atomics.load(this.#i32, base + kTParked) === (to ^ kParkedFlip)) Atomics.notify(this.#i32, base + kTDoorbell);
   }
 
   #drop(): false {
@@ -346,6 +254,12 @@ export class Mailroom {
     }
     this.wake();
   }
+
+  /** Ends a park that lasted kParkMs: rings the own bell, remembering which park it ended. */
+  readonly #wakeSelf = (): void => {
+    this.#timedOut = Atomics.add(this.#i32, this.#bell, 1);
+    Atomics.notify(this.#i32, this.#bell);
+  };
 
   /** Wakes this thread's `waitForMail` (from this thread: a timer, a channel message, a stop request). */
   wake(): void {
@@ -468,28 +382,50 @@ export class Mailroom {
 
   /**
    * Resolves when mail may be there (or `wake()` was called): at once if some is; else after a spin of
-   * about 50–200 µs on the doorbell; else parks with `Atomics.waitAsync` on it, with a ref'd timer
+   * at most `spinUs` (100 µs) on the doorbell (adaptive, below); else parks with `Atomics.waitAsync` on it, with a ref'd timer
    * alongside so a thread waiting for mail is not allowed to exit. Never blocks the event loop.
    */
   async waitForMail(): Promise<void> {
     const i32 = this.#i32;
     if (this.hasMail()) return;
     const rung = Atomics.load(i32, this.#bell);
-    const t0 = performance.now();
-    do {
-      for (let i = 0; i < 64; i++) if (Atomics.load(i32, this.#bell) !== rung) return;
-    } while ((performance.now() - t0) * 1000 < kSpinUs);
+    // Adaptive: a spin that found mail keeps (or regains) the full budget; one that did not halves
+    // it, down to none, with a short probe every 16th wait. Where threads outnumber cores (a spinner
+    // takes the core its sender needs), spinning thus stops; where they do not, it stays.
+    const budget = this.#spin > 0 ? this.#spin : (++this.#probe & 15) === 0 ? Math.min(10, this.#spinUs) : 0;
+    if (budget > 0) {
+      const t0 = performance.now();
+      do {
+        for (let i = 0; i < 64; i++) {
+          if (Atomics.load(i32, this.#bell) !== rung) {
+            this.#spin = this.#spinUs;
+            return;
+          }
+        }
+      } while ((performance.now() - t0) * 1000 < budget);
+      this.#spin = this.#spin < 10 ? 0 : this.#spin / 2;
+    }
     for (;;) {
       const bell = Atomics.load(i32, this.#bell);
       // ORDER: parked before the re-check of the rings (Dekker with #ringBell on the sender side).
       Atomics.store(i32, this.#parked, this.inc ^ kParkedFlip);
       try {
         if (bell !== rung || this.hasMail()) return;
-        await waitFor(i32, this.#bell, bell, kParkMs);
+        // No timeout on the wait itself (one with a timeout costs a V8 delayed task per park, ~40 µs of
+        // round trip here): the ref'd timer alongside keeps the thread alive and ends the park by
+        // ringing this thread's own bell.
+        const keep = setTimeout(this.#wakeSelf, kParkMs);
+        const r = Atomics.waitAsync(i32, this.#bell, bell);
+        try {
+          if (r.async) await r.value;
+        } finally {
+          clearTimeout(keep);
+        }
       } finally {
+        // ORDER: a sender may have set it back already (it then notified); either way awake now.
         Atomics.store(i32, this.#parked, this.inc);
       }
-      if (Atomics.load(i32, this.#bell) !== bell) return;
+      if (this.#timedOut !== bell) return;
       this.#sweep();
     }
   }
