@@ -278,7 +278,8 @@ function refusePlatformObjects(value: object): void {
     for (const C of kPlatformClasses) if (v instanceof C) throw platformObjectError(v);
     if (v instanceof Map) for (const [k, x] of v) stack.push(k, x);
     else if (v instanceof Set) for (const x of v) stack.push(x);
-    for (const k of Object.keys(v)) stack.push((v as Record<string, unknown>)[k]);
+    // Data properties only: a getter runs once, when the value is serialized, not here too.
+    for (const d of Object.values(Object.getOwnPropertyDescriptors(v))) if (d.enumerable === true && 'value' in d) stack.push(d.value);
   }
 }
 
