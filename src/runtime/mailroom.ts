@@ -1,6 +1,7 @@
 /**
- * The mailroom: one per thread, its inbox and its outboxes. Mail is addressed by thread incarnation
- * (domain.ts) and travels through one SPSC ring (ring.ts) per sender → receiver pair.
+ * The mailroom: one per thread, its inbox and its outboxes (the sending side of each pair is in
+ * outbox.ts). Mail is addressed by thread incarnation (domain.ts) and travels through one SPSC ring
+ * (ring.ts) per sender → receiver pair; envelopes are encoded by envelope.ts.
  *
  * **Handover.** A sender creates the ring on its first message to a receiver and posts it on the
  * receiver's `BroadcastChannel` (`roster:mail:<domain id>:<inc>`); records written before the receiver
@@ -14,7 +15,7 @@
  *
  * **Ring full** (a slow receiver): the encoded message is kept in a per-receiver FIFO in the sender,
  * flushed in order from the sender's event loop as the receiver frees space (a `waitAsync` on the ring's
- * head, re-checking the receiver's liveness every kPumpMs). Bound per receiver: `maxQueued` messages
+ * head, re-checking the receiver's liveness every 20 ms). Bound per receiver: `maxQueued` messages
  * (default 65,536) and `maxQueuedBytes` (default 64 MiB); past either, `send` returns false.
  *
  * **Large messages** (more than a quarter of the ring): the encoding is copied into a fresh
@@ -22,7 +23,11 @@
  * takes its place in the ring. The receiver stops reading that ring until the payload has arrived.
  *
  * **Doorbell.** After publishing, a sender bumps the receiver's kTDoorbell word, and notifies it only
- * when kTParked says the receiver sleeps. The receiver spins briefly, then parks on the doorbell.
+ * when kTParked says the receiver sleeps (and only the sender whose CAS wakes it: one notify per park).
+ * The receiver spins briefly (adaptive, at most `spinUs`), then parks on the doorbell.
+ *
+ * **Loopback.** Mail to the own thread is encoded (so it is a copy, and refused like any other) into a
+ * local queue; `drain` serves it in turn with the rings.
  *
  * **Counters** live in a per-thread SharedArrayBuffer (`statsBuffer`), readable by any thread it is
  * handed to (`Mailroom.readStats`): u32 counters that wrap.
@@ -113,8 +118,9 @@ export class Mailroom {
   readonly #outboxes = new Map<number, Outbox>();
   readonly #inboxes: Inbox[] = [];
   readonly #byInc = new Map<number, Inbox>();
-  #loop: Uint8Array[] = [];
-  #loopHead = 0;
+  /** Loopback queue: encoded envelopes to this thread, each `[u32 length][bytes]`, read from #loopRead. */
+  readonly #loop = new ScratchWriter(1024);
+  #loopRead = 0;
   #rr = 0;
   #lastSweep = 0;
   /** The bell value a park-ending timer rang from (so that wake-up is not taken for mail). */
@@ -191,7 +197,11 @@ export class Mailroom {
 
   #send(toInc: number, bytes: Uint8Array, len: number): boolean {
     if (toInc === this.inc) {
-      this.#loop.push(bytes.slice(0, len));
+      const q = this.#loop;
+      q.ensure(4 + len);
+      q.view.setUint32(q.len, len, true);
+      q.buf.set(bytes.subarray(0, len), q.len + 4);
+      q.len += 4 + len;
       this.#count(kSSent, 1);
       ringBell(this.#i32, toInc);
       return true;
@@ -269,7 +279,7 @@ export class Mailroom {
 
   /** True if a message can be drained now. Cost: one atomic load per incoming ring. */
   hasMail(): boolean {
-    if (this.#loop.length > this.#loopHead) return true;
+    if (this.#loopRead < this.#loop.len) return true;
     for (const inbox of this.#inboxes) if (ready(inbox)) return true;
     return false;
   }
@@ -302,16 +312,21 @@ export class Mailroom {
 
   #drainLoop(take: number, handler: (env: Envelope) => void): number {
     let got = 0;
-    while (got < take && this.#loopHead < this.#loop.length) {
-      const b = this.#loop[this.#loopHead] as Uint8Array;
-      this.#loop[this.#loopHead++] = undefined as unknown as Uint8Array;
-      if (this.#loopHead === this.#loop.length) {
-        this.#loop = [];
-        this.#loopHead = 0;
+    const q = this.#loop;
+    while (got < take && this.#loopRead < q.len) {
+      const len = q.view.getUint32(this.#loopRead, true);
+      const start = this.#loopRead + 4;
+      this.#loopRead = start + len;
+      const env = decodeEnvelope(q.buf, q.view, start, len);
+      // Emptied: start over (before the handler, which may send to this thread again).
+      if (this.#loopRead === q.len) {
+        this.#loopRead = 0;
+        q.len = 0;
+        q.trim();
       }
       got++;
       this.#count(kSReceived, 1);
-      handler(decodeEnvelope(b, new DataView(b.buffer, b.byteOffset, b.byteLength), 0, b.length));
+      handler(env);
     }
     return got;
   }
