@@ -273,6 +273,8 @@ export class Mailroom {
 
   /** Wakes this thread's `waitForMail` (from this thread: a timer, a channel message, a stop request). */
   wake(): void {
+    // ORDER: bump, then notify: a park that read the old value either sees the new one (its wait
+    // returns at once) or is woken by the notify.
     Atomics.add(this.#i32, this.#bell, 1);
     Atomics.notify(this.#i32, this.#bell);
   }

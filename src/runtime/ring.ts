@@ -276,6 +276,8 @@ export class Ring {
     const cap = this.capacity;
     let pos = this.#pos;
     let idx = pos & (cap - 1);
+    // ORDER: the record's words were written before the tail that hasRecord() loaded (acquire), so
+    // plain reads would do; atomic loads keep them whole should memory be damaged.
     let len = Atomics.load(this.i32, kRHeaderWords + (idx >> 2));
     if (len === kWrap) {
       pos = (pos + cap - idx) | 0;
