@@ -2,10 +2,12 @@
  * The benchmark suite: micro-benchmarks, then the scaling grid; writes
  * bench/out/<machine label>-<date>[-quick].{json,md,svg} and ends with ONE line of JSON on stdout.
  *
- *   npm run bench        # quick: micro subset + scaling P ∈ {1,16}, 3 × 400 ms per cell (≈ 1–2 min on 2 cores)
+ *   npm run bench        # quick: micro subset + scaling P ∈ {1,16}, 3 × 400 ms per cell, then the actor figures (≈ 2–4 min on 2 cores)
  *   npm run bench:full   # whole grid: full micro suite + P ∈ {1,2,4,8,16}, 5 × 1000 ms per cell
  *
- * Flags (after `--` with npm): --quick, --label NAME, --out NAME, --skip-micro, --no-write, --micro-partitions N, --rounds N, --clock cpu,
+ * Then the actor runtime's figures (bench/actors.ts), each beside its same-run baseline.
+ *
+ * Flags (after `--` with npm): --quick, --label NAME, --out NAME, --skip-micro, --skip-actors, --no-write, --micro-partitions N, --rounds N, --clock cpu,
  * and the scaling flags --threads, --partitions, --workloads, --duration, --repeats, --preload, --hot.
  *
  * @module
@@ -15,6 +17,8 @@ import { relative } from 'node:path';
 import { log } from './lib/args.js';
 import { machineInfo, today } from './lib/machine.js';
 import { cellAt, scalingMarkdown, writeResults } from './lib/report.js';
+import { actorsMarkdown, runActors } from './actors.js';
+import type { ActorBenchReport } from './actors.js';
 import { microMarkdown, runMicro } from './micro.js';
 import type { MicroReport } from './micro.js';
 import { InvariantError, runScaling, scalingParamsFrom } from './scaling.js';
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
   const argv = process.argv.slice(2);
   const quick = take(argv, 'quick', false) === true;
   const skipMicro = take(argv, 'skip-micro', false) === true;
+  const skipActors = take(argv, 'skip-actors', false) === true;
   const microPartitions = Number(take(argv, 'micro-partitions', true) ?? 1);
   const rounds = Number(take(argv, 'rounds', true) ?? 3);
   const clock = take(argv, 'clock', true) === 'cpu' ? 'cpu' : 'wall';
@@ -60,6 +65,12 @@ async function main(): Promise<void> {
   // the machine (other load, SMT, frequency) is the limit, not Roster.
   log(`\n== control: map-read-only (thread-local Map.get), T ${params.threads.join(',')} ==`);
   const control: ScalingReport = await runScaling({ ...params, workloads: ['map-read-only'], partitions: [1] });
+  let actors: ActorBenchReport | null = null;
+  if (!skipActors) {
+    log(`\n== actors: runtime figures beside same-run baselines (2 schedulers) ==`);
+    actors = await runActors({ quick, rounds });
+    log(actorsMarkdown(actors));
+  }
   const date = today();
   let md = `# Roster benchmarks — ${machine.label}, ${date}${quick ? ' (quick run)' : ''}\n\n`;
   md += `${machine.cpuModel}; ${machine.availableParallelism} cores; ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; Node ${machine.node} (V8 ${machine.v8}); ${machine.platform}.\n\n`;
@@ -70,6 +81,7 @@ async function main(): Promise<void> {
   md += `## Scaling\n\n${scalingMarkdown(scaling, machine)}`;
   md += `\n### Control: thread-local \`Map.get\` in the same threads (the machine's own read scaling)\n\n`;
   md += scalingMarkdown(control, machine).split('\n').slice(3).join('\n');
+  if (actors) md += `\n## Actor runtime (2 schedulers; baselines in the same run)\n\n${actorsMarkdown(actors)}\n`;
   log('\n' + md);
 
   const bigP = Math.max(...params.partitions);
@@ -100,6 +112,8 @@ async function main(): Promise<void> {
     controlMapReadScaling: Object.fromEntries(
       params.threads.map((t) => [String(t), Math.round(cellAt(control, 'map-read-only', 1, t)?.aggregate ?? 0)]),
     ),
+    ...(actors?.summary ?? {}),
+    actorScenarios: actors?.scenarios ?? null,
     cpus: machine.availableParallelism,
     loadavg: os.loadavg()[0],
     machine: machine.label,
@@ -110,7 +124,7 @@ async function main(): Promise<void> {
   if (write) {
     const files = writeResults(
       out ?? `${machine.label}-${date}${quick ? '-quick' : ''}`,
-      { kind: 'roster-bench', date: new Date().toISOString(), quick, machine, loadavg: { start: loadStart, end: os.loadavg() }, summary, micro, scaling, control },
+      { kind: 'roster-bench', date: new Date().toISOString(), quick, machine, loadavg: { start: loadStart, end: os.loadavg() }, summary, micro, scaling, control, actors },
       md,
       scaling,
       machine,
