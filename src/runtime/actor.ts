@@ -43,12 +43,11 @@ export class Actor {
   readonly name: string;
   readonly startedAt = Date.now();
   state: unknown = undefined;
-  /** Registrations made by this actor, removed when it exits. */
-  readonly names: Array<[Registry<unknown>, Key]> = [];
-  /** Monitors of this actor: monitor ref → watcher pid. */
-  readonly monitors = new Map<number, Pid>();
-  /** Calls answered later (`noReply`), by ref. */
-  readonly open = new Map<number, From>();
+  // Created on first use: most actors never register, get monitored or defer a reply, and an idle
+  // actor's size is what bounds how many fit in memory.
+  #names: Array<[Registry<unknown>, Key]> | null = null;
+  #monitors: Map<number, Pid> | null = null;
+  #open: Map<number, From> | null = null;
   handled = 0;
   dropped = 0;
   readonly #host: ActorHost;
@@ -68,6 +67,26 @@ export class Actor {
     this.name = name;
     this.#limit = limit;
     this.#host = host;
+  }
+
+  /** Registrations made by this actor, removed when it exits. */
+  get names(): ReadonlyArray<[Registry<unknown>, Key]> {
+    return this.#names ?? [];
+  }
+
+  /** Records a registration made by this actor (the registry's owner hook). */
+  registered(reg: Registry<unknown>, key: Key): void {
+    (this.#names ??= []).push([reg, key]);
+  }
+
+  /** Monitors of this actor: `ref` → watcher pid. */
+  monitoredBy(ref: number, watcher: Pid): void {
+    (this.#monitors ??= new Map()).set(ref, watcher);
+  }
+
+  /** Cancels monitor `ref` of this actor. */
+  unmonitor(ref: number): void {
+    this.#monitors?.delete(ref);
   }
 
   /** Messages waiting in the mailbox. */
@@ -194,7 +213,7 @@ export class Actor {
     const d: Directive = r;
     if (d.hasState) this.state = d.state;
     if (from !== null) {
-      if (d.kind === 'noreply') this.open.set(from.ref, from);
+      if (d.kind === 'noreply') (this.#open ??= new Map()).set(from.ref, from);
       else if (d.hasReply || d.kind === 'state') this.#host.caller.reply(from, d.reply, this.pid);
     }
     if (d.kind === 'stop') return this.exit(d.reason, from !== null && !d.hasReply ? from : null);
@@ -209,7 +228,7 @@ export class Actor {
 
   /** A reply was sent for a deferred call. */
   replied(ref: number): void {
-    this.open.delete(ref);
+    this.#open?.delete(ref);
   }
 
   /**
@@ -227,14 +246,14 @@ export class Actor {
         // A failing terminate does not change the exit.
       }
     }
-    for (const [reg, key] of this.names) {
+    for (const [reg, key] of this.#names ?? []) {
       try {
         runAs(this.pid, () => reg.unregister(key));
       } catch {
         // A closed registry has nothing left to remove.
       }
     }
-    this.names.length = 0;
+    this.#names = null;
     this.#host.remove(this);
     const caller = this.#host.caller;
     const exitError = (): ExitError => new ExitError(`${this.pid} (${this.name}) exited: ${reason}`, reason);
@@ -245,10 +264,10 @@ export class Actor {
     }
     this.#queue = [];
     this.#head = 0;
-    for (const from of this.open.values()) caller.replyError(from, exitError(), this.pid);
-    this.open.clear();
-    for (const [ref, watcher] of this.monitors) caller.sendDown(watcher, ref, this.pid, reason);
-    this.monitors.clear();
+    for (const from of this.#open?.values() ?? []) caller.replyError(from, exitError(), this.pid);
+    this.#open = null;
+    for (const [ref, watcher] of this.#monitors ?? []) caller.sendDown(watcher, ref, this.pid, reason);
+    this.#monitors = null;
   }
 }
 

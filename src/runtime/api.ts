@@ -191,6 +191,14 @@ export async function stopProcess(target: Target, reason = 'shutdown', opts?: { 
   if (typeof reason !== 'string') throw new InvalidOptionError(`expected the reason to be a string, got: ${describe(reason)}`);
   const timeout = timeoutOf(opts, 5000);
   const pid = resolve(target);
+  const here = currentScheduler();
+  if (here !== undefined && pidInc(pid) === here.domain.inc) {
+    // An actor of this scheduler: stopped here, without a message.
+    const actor = here.actors.get(pidLocal(pid));
+    if (actor === undefined || actor.pid !== pid) throw new NoProcError(`no process ${pid}`);
+    await actor.exit(reason);
+    return;
+  }
   await Caller.current().call(schedulerPid(pidInc(pid)), { pid, reason }, timeout, self(), kStop);
 }
 

@@ -22,9 +22,13 @@ import type { Pid } from '../types.js';
 import type { Down, ExitReason, From } from './behaviour.js';
 import { kCall, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
 import { Mailroom, type Envelope } from './mailroom.js';
+import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js';
 
 const kWatchMs = 20;
 const kPumpBatch = 512;
+/** Same-thread messages handled per microtask turn, and turns in a row before yielding to the event loop. */
+const kLocalBatch = 256;
+const kLocalTurns = 16;
 
 interface Pending {
   readonly resolve: (v: unknown) => void;
@@ -94,6 +98,59 @@ export class Caller {
     this.mailroom = Mailroom.current();
   }
 
+  readonly #local: Array<Envelope | undefined> = [];
+  #localHead = 0;
+  #localScheduled = false;
+  #localTurns = 0;
+  readonly #copy = new ScratchWriter(256);
+
+  /**
+   * Sends `env` to thread `inc`. Mail between two processes of this scheduler thread skips the ring:
+   * its body is copied (encoded and decoded, as between threads, so the sender cannot change what the
+   * receiver got) and it is routed from a microtask, in order, yielding to the event loop every
+   * kLocalTurns turns so heartbeats and timers keep running.
+   */
+  #send(inc: number, env: Envelope): boolean {
+    if (inc !== this.domain.inc || this.#host === null) return this.mailroom.send(inc, env);
+    const body = env.body;
+    if ((typeof body === 'object' && body !== null) || typeof body === 'function' || typeof body === 'symbol') {
+      const w = this.#copy;
+      w.len = 0;
+      encodeMessage(body, w);
+      env.body = decodeMessage(w.buf, 0, w.len);
+      w.len = 0;
+    }
+    this.#local.push(env);
+    if (!this.#localScheduled) this.#scheduleLocal();
+    return true;
+  }
+
+  #scheduleLocal(): void {
+    this.#localScheduled = true;
+    if (this.#localTurns < kLocalTurns) queueMicrotask(this.#flushLocal);
+    else {
+      setImmediate(() => {
+        this.#localTurns = 0;
+        this.#flushLocal();
+      });
+    }
+  }
+
+  readonly #flushLocal = (): void => {
+    this.#localScheduled = false;
+    this.#localTurns++;
+    const q = this.#local;
+    for (let n = 0; n < kLocalBatch && this.#localHead < q.length; n++) {
+      const env = q[this.#localHead] as Envelope;
+      q[this.#localHead++] = undefined;
+      this.route(env);
+    }
+    if (this.#localHead === q.length) {
+      q.length = 0;
+      this.#localHead = 0;
+    } else if (!this.#localScheduled) this.#scheduleLocal();
+  };
+
   /** This thread's caller (and mailroom), created on first use. */
   static current(): Caller {
     current ??= new Caller();
@@ -124,7 +181,7 @@ export class Caller {
     const ref = this.nextRef();
     const deadline = Date.now() + timeoutMs;
     const env: Envelope = { kind, to: pidLocal(target), from, ref, deadline, body };
-    if (!this.mailroom.send(pidInc(target), env)) return Promise.reject(noproc(target));
+    if (!this.#send(pidInc(target), env)) return Promise.reject(noproc(target));
     return new Promise((resolve, reject) => {
       this.#pending.set(ref, { resolve, reject, target, deadline });
       this.#activate();
@@ -133,14 +190,14 @@ export class Caller {
 
   /** Sends a CAST or INFO (`kind`; fire and forget). False when the target's thread is not alive (dropped). */
   post(target: Pid, kind: number, body: unknown, from: Pid): boolean {
-    return this.mailroom.send(pidInc(target), { kind, to: pidLocal(target), from, ref: 0, deadline: 0, body });
+    return this.#send(pidInc(target), { kind, to: pidLocal(target), from, ref: 0, deadline: 0, body });
   }
 
   /** Answers a call (from any thread that has `from`). A reply that cannot cross threads answers with its error. */
   reply(from: From, value: unknown, self: Pid): void {
     const env: Envelope = { kind: kReply, to: pidLocal(from.pid), from: self, ref: from.ref, deadline: 0, body: value };
     try {
-      this.mailroom.send(pidInc(from.pid), env);
+      this.#send(pidInc(from.pid), env);
     } catch (err) {
       this.replyError(from, err, self);
     }
@@ -148,12 +205,12 @@ export class Caller {
 
   /** Answers a call with an error. */
   replyError(from: From, err: unknown, self: Pid): void {
-    this.mailroom.send(pidInc(from.pid), { kind: kReplyError, to: pidLocal(from.pid), from: self, ref: from.ref, deadline: 0, body: errorBody(err) });
+    this.#send(pidInc(from.pid), { kind: kReplyError, to: pidLocal(from.pid), from: self, ref: from.ref, deadline: 0, body: errorBody(err) });
   }
 
   /** Tells `watcher` (monitor `ref`) that `pid` exited with `reason`. */
   sendDown(watcher: Pid, ref: number, pid: Pid, reason: ExitReason): void {
-    this.mailroom.send(pidInc(watcher), { kind: kDown, to: pidLocal(watcher), from: pid, ref, deadline: 0, body: { reason } });
+    this.#send(pidInc(watcher), { kind: kDown, to: pidLocal(watcher), from: pid, ref, deadline: 0, body: { reason } });
   }
 
   /**
@@ -165,7 +222,7 @@ export class Caller {
     let resolve!: (d: Down) => void;
     const down = new Promise<Down>((r) => (resolve = r));
     this.#monitors.set(ref, { target, watcher: pidInc(watcher) === this.domain.inc ? pidLocal(watcher) : 0, resolve });
-    if (!this.mailroom.send(pidInc(target), { kind: kMonitor, to: pidLocal(target), from: watcher, ref, deadline: 0, body: null })) {
+    if (!this.#send(pidInc(target), { kind: kMonitor, to: pidLocal(target), from: watcher, ref, deadline: 0, body: null })) {
       this.#fire(ref, this.#reasonOf(target));
     } else this.#activate();
     return { ref, down };
@@ -176,7 +233,7 @@ export class Caller {
     const w = this.#monitors.get(ref);
     if (w === undefined) return;
     this.#monitors.delete(ref);
-    this.mailroom.send(pidInc(w.target), { kind: kDemonitor, to: pidLocal(w.target), from: 0, ref, deadline: 0, body: null });
+    this.#send(pidInc(w.target), { kind: kDemonitor, to: pidLocal(w.target), from: 0, ref, deadline: 0, body: null });
   }
 
   /** Routes one envelope that arrived in this thread. Replies and downs settle here; the rest go to the host. */

@@ -91,7 +91,7 @@ export class Scheduler implements Host, ActorHost {
     for (const h of registries) this.addRegistry(h);
     setOwnerHook((reg, key, pid) => {
       const a = this.actors.get(pidLocal(pid));
-      if (a !== undefined && a.pid === pid) a.names.push([reg, key]);
+      if (a !== undefined && a.pid === pid) a.registered(reg, key);
     });
     register(this);
   }
@@ -133,10 +133,10 @@ export class Scheduler implements Host, ActorHost {
         return;
       case kMonitor:
         if (actor === undefined) this.caller.sendDown(env.from, env.ref, makePid(this.domain.inc, env.to), 'noproc');
-        else actor.monitors.set(env.ref, env.from);
+        else actor.monitoredBy(env.ref, env.from);
         return;
       case kDemonitor:
-        actor?.monitors.delete(env.ref);
+        actor?.unmonitor(env.ref);
         return;
       default:
         return;
