@@ -52,4 +52,4 @@ it(`${cycles} register→kill→sweep cycles leave no trace (seed ${seed})`, asy
   expect(r.after, `${where}: counts and partition stats back to the baseline`).toEqual(r.baseline);
   expect(r.leaked, `${where}: differences from the baseline`).toEqual({ count: 0, used: 0, live: 0, lock: 0, threads: 0, foreign: 0 });
   expect(r.downs, `${where}: one 'down' event per death`).toEqual({ events: cycles, terminated: cycles });
-});
+}, 180_000); // 300 thread starts: about 25 s alone, longer when the suite's files share 2 cores
