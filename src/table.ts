@@ -221,10 +221,11 @@ export class Table extends PartitionLock {
   }
 
   /**
-   * Removes every entry whose owner `gone` reports stopped, in place: each becomes a tombstone (or
-   * empty where its chain ends), which needs no new space, so a sweep works even in a partition at
-   * `maxPartitionBytes`. Then, if tombstones remain, compacts into the other bank when there is room
-   * for it. With `slots`, only entries tagged with those thread slots are looked at (and a partition
+   * Removes every entry whose owner `gone` reports stopped: by one rebuild into the other bank that
+   * leaves them out (readers see them all go at once), or, when the buffer has no room for that
+   * rebuild, in place (each becomes a tombstone, or empty where its chain ends), which needs no new
+   * space, so a sweep works even in a partition at `maxPartitionBytes`. Tombstones are compacted away
+   * when there is room. With `slots`, only entries tagged with those thread slots are looked at (and a partition
    * where none of them has entries is skipped: decided under the lock, so a concurrent recount cannot
    * mislead it). Returns the removed entries (keys only when `collect`), or null without waiting when
    * the lock is busy: the caller retries later. Called by the coordinator.
@@ -244,22 +245,42 @@ export class Table extends PartitionLock {
       }
       let lastInc = 0;
       let lastGone = false;
-      let removed = 0;
-      for (let i = 0; i <= this.mask; i++) {
-        const s = this.base + i * kSlotWords;
-        const off = i32[s] as number;
-        if (off === kEmpty || off === kTomb) continue;
-        if (pick !== null && pick[(i32[s + kSlotHash] as number) >>> kSlotOwnerShift] !== 1) continue;
+      // With `slots`, every entry tagged with one of them is gone: those slots are Dead, and a slot's
+      // earlier incarnations have all stopped, so the tag decides without reading the blob.
+      const isGone = (tag: number, off: number): boolean => {
+        if (pick !== null) return pick[tag >>> kSlotOwnerShift] === 1;
         const inc = i32[off + kBlobOwnerInc] as number;
         if (inc !== lastInc) {
           lastInc = inc;
           lastGone = inc !== 0 && gone(inc);
         }
-        if (!lastGone) continue;
-        if (collect) out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, key: this.#keyOf(off) });
-        // Only slots at or before i change (a tombstone run ending in an empty slot is freed backwards).
-        this.#unpublish(i, off);
-        removed++;
+        return lastGone;
+      };
+      let removed = 0;
+      if (!collect && slots !== null) {
+        // Without keys to collect, the per-owner counts (exact under the lock) say whether any went.
+        for (const slot of slots) removed += this.ownerCount(slot);
+      } else {
+        for (let i = 0; i <= this.mask; i++) {
+          const s = this.base + i * kSlotWords;
+          const off = i32[s] as number;
+          if (off === kEmpty || off === kTomb) continue;
+          const tag = i32[s + kSlotHash] as number;
+          if (pick !== null && pick[tag >>> kSlotOwnerShift] !== 1) continue; // no blob read for others
+          if (!isGone(tag, off)) continue;
+          const inc = i32[off + kBlobOwnerInc] as number;
+          if (collect) out.push({ inc, local: i32[off + kBlobOwnerLocal] as number, key: this.#keyOf(off) });
+          removed++;
+        }
+      }
+      if (removed > 0) {
+        // One rebuild drops them all at once; with no room for one, they are removed in place.
+        try {
+          this.#rebuild(this.mask + 1, this.arenaWords, isGone);
+        } catch (err) {
+          if (!(err instanceof CapacityError)) throw err;
+          this.#removeInPlace(isGone);
+        }
       }
       if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#compact();
       if (removed > 0) this.changed();
@@ -267,6 +288,18 @@ export class Table extends PartitionLock {
       this.end(me);
     }
     return out;
+  }
+
+  /** Removes every entry `drop` names, slot by slot (tombstones, or empties where a chain ends): no new space. */
+  #removeInPlace(drop: (tag: number, off: number) => boolean): void {
+    const i32 = this.i32;
+    for (let i = 0; i <= this.mask; i++) {
+      const s = this.base + i * kSlotWords;
+      const off = i32[s] as number;
+      if (off === kEmpty || off === kTomb) continue;
+      // Only slots at or before i change (a tombstone run ending in an empty slot is freed backwards).
+      if (drop(i32[s + kSlotHash] as number, off)) this.#unpublish(i, off);
+    }
   }
 
   /** Rebuilds to fit the live entries, dropping tombstones, if the buffer has room; else keeps them. */
@@ -372,8 +405,11 @@ export class Table extends PartitionLock {
     return { cap, arena };
   }
 
-  /** Copies every live entry into the other bank (placing it anew if too small), then switches to it. */
-  #rebuild(cap: number, arenaWords: number): void {
+  /**
+   * Copies every live entry (less those `drop` names by slot tag and blob) into the other bank
+   * (placing it anew if too small), then switches to it.
+   */
+  #rebuild(cap: number, arenaWords: number, drop: ((tag: number, off: number) => boolean) | null = null): void {
     // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
     // its region for the other bank can lie past this thread's views.
     if (this.sab.byteLength !== this.u8.length) this.views();
@@ -407,6 +443,7 @@ export class Table extends PartitionLock {
       const off = i32[s] as number;
       if (off === kEmpty || off === kTomb) continue;
       const tag = i32[s + kSlotHash] as number;
+      if (drop !== null && drop(tag, off)) continue;
       const inc = i32[off + kBlobOwnerInc] as number;
       owners[inc & kOwnerMask] = (owners[inc & kOwnerMask] as number) + 1;
       const size = this.blobWords(off);
