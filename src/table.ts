@@ -276,7 +276,8 @@ export class Table extends PartitionLock {
       if (removed > 0) {
         // One rebuild drops them all at once; with no room for one, they are removed in place.
         try {
-          this.#rebuild(this.mask + 1, this.arenaWords, isGone);
+          const { cap, arena } = this.#sweptSize(removed, isGone);
+          this.#rebuild(cap, arena, isGone);
         } catch (err) {
           if (!(err instanceof CapacityError)) throw err;
           this.#removeInPlace(isGone);
@@ -288,6 +289,26 @@ export class Table extends PartitionLock {
       this.end(me);
     }
     return out;
+  }
+
+  /**
+   * The bank size for a sweep's rebuild. Dropping most entries, it fits what stays (counted exactly:
+   * the kept blobs' sizes are read), so it reuses the other bank's region instead of growing the
+   * buffer and clearing a full-size slot array; dropping fewer, it keeps the current size.
+   */
+  #sweptSize(removed: number, drop: (tag: number, off: number) => boolean): { cap: number; arena: number } {
+    const i32 = this.i32;
+    if (removed * 2 < (i32[kHLive] as number)) return { cap: this.mask + 1, arena: this.arenaWords };
+    let live = 0;
+    let words = 0;
+    for (let i = 0; i <= this.mask; i++) {
+      const s = this.base + i * kSlotWords;
+      const off = i32[s] as number;
+      if (off === kEmpty || off === kTomb || drop(i32[s + kSlotHash] as number, off)) continue;
+      live++;
+      words += this.blobWords(off);
+    }
+    return this.#sizeFor(0, 0, live, words);
   }
 
   /** Removes every entry `drop` names, slot by slot (tombstones, or empties where a chain ends): no new space. */
@@ -394,10 +415,7 @@ export class Table extends PartitionLock {
    * a partition that was emptied shrinks back (and fits a smaller old region) instead of asking for
    * another full-size one.
    */
-  #sizeFor(entries: number, words: number): { cap: number; arena: number } {
-    const i32 = this.i32;
-    const live = i32[kHLive] as number;
-    const liveWords = i32[kHLiveWords] as number;
+  #sizeFor(entries: number, words: number, live = this.i32[kHLive] as number, liveWords = this.i32[kHLiveWords] as number): { cap: number; arena: number } {
     let cap = 8;
     while ((live + entries) * 4 > cap) cap *= 2;
     let arena = kMinArenaWords;
