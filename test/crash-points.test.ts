@@ -1,5 +1,5 @@
 /**
- * Crash points (issue 3 §6): a writer thread is stopped at each step of a write (src/table.ts crash
+ * Crash points: a writer thread is stopped at each step of a write (src/table.ts crash
  * hook), terminated there, and the registry must recover: the slot is its before- or after-image, the
  * partition lock comes free, a writer parked on that lock completes, counters match what is visible,
  * and further writes work.

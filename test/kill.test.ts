@@ -1,5 +1,5 @@
 /**
- * Random kills (issue 3 §6; reliability.md matrix #1). Four supervised worker threads (kill-worker.ts)
+ * Random kills. Four supervised worker threads (kill-worker.ts)
  * loop register / unregister / lookup / updateValue over an overlapping key space; each round the
  * test terminates one at a random op count (seeded) and starts a replacement. After each round it
  * awaits `coord.sync()`, requires every live worker to make progress (bounded: no op hung), parks the

@@ -1,5 +1,5 @@
 /**
- * register→kill→sweep cycles (issue 3 §4 "nothing leaks"; reliability.md matrix #14). The main thread
+ * register→kill→sweep cycles (nothing leaks). The main thread
  * holds a baseline in three registries (unique, duplicate, duplicate-by-key); each cycle a supervised
  * worker (kill-leak-worker.ts) registers beside it (unique registers of main's keys must be refused),
  * is terminated (right after it got its incarnation, part-way, or idle: seeded), and swept

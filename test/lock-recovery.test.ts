@@ -1,5 +1,5 @@
 /**
- * Lock recovery (issue 3 §3, §6 "the holder dies with waiters parked"):
+ * Lock recovery (the holder dies with waiters parked):
  * - the holder of `registry.lock(key, fn)` is terminated inside `fn` while 3 waiters in other threads
  *   are parked: the waiters proceed within a bounded delay, one at a time, and none before the holder
  *   was killed;

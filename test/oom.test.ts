@@ -1,5 +1,5 @@
 /**
- * Out of memory (issue 3 §6): a supervised worker under resourceLimits { maxOldGenerationSizeMb: 16 }
+ * Out of memory: a supervised worker under resourceLimits { maxOldGenerationSizeMb: 16 }
  * registers entries, then keeps writing (register / unregister / updateValue) while it allocates until
  * V8 stops it (ERR_WORKER_OUT_OF_MEMORY). It is recovered like any other death: after `coord.sync()`
  * its entries are gone, no partition lock is stuck, the main thread's own entries are intact, and

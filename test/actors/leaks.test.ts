@@ -1,6 +1,6 @@
 /**
- * Leaks: N spawn → register → stop cycles (ROSTER_ACTOR_CYCLES, default 20,000; the issue's figure is
- * 100,000) across 2 schedulers, in 32 concurrent lanes. Each cycle spawns a named actor (registered
+ * Leaks: N spawn → register → stop cycles (ROSTER_ACTOR_CYCLES, default 20,000; set it to
+ * 100,000 for the long run) across 2 schedulers, in 32 concurrent lanes. Each cycle spawns a named actor (registered
  * before init), registers a second key from inside a handler, monitors it, stops it, and waits for the
  * Down. At the end: the registry's count is back to its baseline, every scheduler hosts 0 actors
  * (spawned = exited), no call is pending in any thread, scheduler heaps are back near their baseline.

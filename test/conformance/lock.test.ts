@@ -112,7 +112,7 @@ describe.each(kLockCases)('Registry.LockTest (keys: $keys, partitions: $partitio
   });
 
   // A worker that dies holding (or waiting for) a lock: supervised, it is declared dead on exit, and
-  // the coordinator sweeps what it left (issue 3).
+  // the coordinator sweeps what it left.
   describe('with a coordinator', () => {
     let coord: Coordinator;
 
