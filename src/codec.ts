@@ -19,6 +19,7 @@
  *
  * @module
  */
+import { ScratchWriter } from './scratch.js';
 import { DefaultSerializer, deserialize } from 'node:v8';
 import { isSharedArrayBuffer } from 'node:util/types';
 import { Blob } from 'node:buffer';
@@ -41,25 +42,13 @@ const kTagBytes = 0x06;
 const kTagTuple = 0x07;
 const kMaxDepth = 32;
 
-/** A growable thread-local byte buffer for key encodings. */
-class Scratch {
-  buf = new Uint8Array(256);
-  view = new DataView(this.buf.buffer);
-  len = 0;
-  ensure(extra: number, limit: number): void {
-    const need = this.len + extra;
-    if (need > limit) throw new KeyTooLargeError(`key is larger than maxKeyBytes (${limit} bytes)`);
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-  }
-}
+const scratch = new ScratchWriter(256);
 
-const scratch = new Scratch();
+/** Makes room for `extra` more key bytes, refusing a key past `limit`. */
+function ensureKey(s: ScratchWriter, extra: number, limit: number): void {
+  if (s.len + extra > limit) throw new KeyTooLargeError(`key is larger than maxKeyBytes (${limit} bytes)`);
+  s.ensure(extra);
+}
 
 /**
  * Encodes a non-string key (or a string inside a tuple) into the thread-local scratch buffer and
@@ -76,7 +65,7 @@ function encodeInto(key: unknown, limit: number, depth: number): void {
   const s = scratch;
   switch (typeof key) {
     case 'string': {
-      s.ensure(5 + key.length * 2, limit);
+      ensureKey(s, 5 + key.length * 2, limit);
       s.buf[s.len] = kTagString;
       s.view.setUint32(s.len + 1, key.length, true);
       s.len += 5;
@@ -84,7 +73,7 @@ function encodeInto(key: unknown, limit: number, depth: number): void {
       return;
     }
     case 'number': {
-      s.ensure(9, limit);
+      ensureKey(s, 9, limit);
       s.buf[s.len] = kTagNumber;
       // Map-like equality: -0 is 0 and every NaN is one NaN.
       s.view.setFloat64(s.len + 1, key === 0 ? 0 : Number.isNaN(key) ? NaN : key, true);
@@ -94,7 +83,7 @@ function encodeInto(key: unknown, limit: number, depth: number): void {
     case 'bigint': {
       const neg = key < 0n;
       const digits = (neg ? -key : key).toString(16);
-      s.ensure(6 + digits.length, limit);
+      ensureKey(s, 6 + digits.length, limit);
       s.buf[s.len] = kTagBigInt;
       s.buf[s.len + 1] = neg ? 1 : 0;
       s.view.setUint32(s.len + 2, digits.length, true);
@@ -103,12 +92,12 @@ function encodeInto(key: unknown, limit: number, depth: number): void {
       return;
     }
     case 'boolean':
-      s.ensure(1, limit);
+      ensureKey(s, 1, limit);
       s.buf[s.len++] = key ? kTagTrue : kTagFalse;
       return;
     case 'object': {
       if (key instanceof Uint8Array) {
-        s.ensure(5 + key.length, limit);
+        ensureKey(s, 5 + key.length, limit);
         s.buf[s.len] = kTagBytes;
         s.view.setUint32(s.len + 1, key.length, true);
         s.len += 5;
@@ -118,7 +107,7 @@ function encodeInto(key: unknown, limit: number, depth: number): void {
       }
       if (Array.isArray(key)) {
         if (depth >= kMaxDepth) throw new InvalidKeyError(`key tuples may nest at most ${kMaxDepth} deep`);
-        s.ensure(5, limit);
+        ensureKey(s, 5, limit);
         s.buf[s.len] = kTagTuple;
         s.view.setUint32(s.len + 1, key.length, true);
         s.len += 5;

@@ -30,6 +30,7 @@
  *
  * @module
  */
+import type { ScratchWriter } from '../scratch.js';
 import { DefaultSerializer, deserialize } from 'node:v8';
 import { isSharedArrayBuffer } from 'node:util/types';
 import { InvalidMessageError, describe } from '../errors.js';
@@ -59,49 +60,7 @@ const kNotLatin1 = /[^\u0000-\u00ff]/;
 const kMinI64 = -(2n ** 63n);
 const kMaxI64 = 2n ** 63n - 1n;
 
-/**
- * A growable byte buffer that encodings are appended to. One per thread (or per caller), reused for
- * every message, so encoding allocates nothing for common shapes. Not shared between threads.
- */
-export class ScratchWriter {
-  /** The bytes; valid up to `len`. Replaced (not resized in place) when it grows. */
-  buf: Uint8Array;
-  /** A view of `buf`. */
-  view: DataView;
-  /** `buf` as a Buffer, for native string writes. */
-  nbuf: Buffer;
-  /** Bytes written. */
-  len = 0;
-  readonly #initial: number;
-
-  constructor(initialBytes = 4096) {
-    this.#initial = initialBytes;
-    this.buf = new Uint8Array(initialBytes);
-    this.view = new DataView(this.buf.buffer);
-    this.nbuf = Buffer.from(this.buf.buffer);
-  }
-
-  /** Makes room for `extra` more bytes after `len`. */
-  ensure(extra: number): void {
-    const need = this.len + extra;
-    if (need <= this.buf.length) return;
-    let size = this.buf.length * 2;
-    while (size < need) size *= 2;
-    const next = new Uint8Array(size);
-    next.set(this.buf.subarray(0, this.len));
-    this.buf = next;
-    this.view = new DataView(next.buffer);
-    this.nbuf = Buffer.from(next.buffer);
-  }
-
-  /** Drops a buffer that grew past `maxBytes` (after a large message), back to the initial size. */
-  trim(maxBytes = 1 << 20): void {
-    if (this.buf.length <= maxBytes || this.len > this.#initial) return;
-    this.buf = new Uint8Array(this.#initial);
-    this.view = new DataView(this.buf.buffer);
-    this.nbuf = Buffer.from(this.buf.buffer);
-  }
-}
+export { ScratchWriter } from '../scratch.js';
 
 /** Thrown inside the compact encoder to restart in the structured-clone format. */
 const kTooDeep = Symbol('roster.too-deep');
