@@ -22,31 +22,16 @@ import {
   kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyTag, kBlobOwnerInc, kEmpty, kHBankBase, kHEpoch, kHLive, kKeyBytes, kSlotWords, kTomb,
 } from '../../dist/src/layout.js';
 import { hashString } from '../../dist/src/hash.js';
-import { newBoard, startWriter, terminateAll } from '../../dist/test/fixtures/fault-driver.js';
+import { newBoard, startWriter } from '../../dist/test/fixtures/fault-driver.js';
 import {
-  kDWaiting, newDeathBoard, startAgent, stopAgents, until, violations, waitWord, withTimeout, type Agent, type Expectations,
+  kDWaiting, newDeathBoard, startAgent, until, violations, waitWord, withTimeout, type Agent, type Expectations,
+  cleanUp, cleanups, coordinator, track,
 } from '../../dist/test/fixtures/death-kit.js';
 import { mulberry32, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 
 const seed = seedFromEnv();
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  await terminateAll();
-  await stopAgents();
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-function track(reg: Registry): Registry {
-  cleanups.push(() => reg.close());
-  return reg;
-}
-
-async function coordinator(options: Parameters<typeof Coordinator.start>[0] = { heartbeatMs: 50 }): Promise<Coordinator> {
-  const c = await Coordinator.start(options);
-  cleanups.push(() => c.stop());
-  return c;
-}
+afterEach(cleanUp);
 
 /**
  * Process warnings emitted from now until the test ends, in this thread (`process.on('warning')`) or

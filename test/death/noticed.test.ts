@@ -18,16 +18,16 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Coordinator, Registry } from '../../dist/src/index.js';
+import { Registry } from '../../dist/src/index.js';
 import { Domain, pidInc } from '../../dist/src/domain.js';
 import {
   kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateFree, kStateMask, kTLast, kTLive, kTParent, kTState, threadBase,
 } from '../../dist/src/layout.js';
 import type { RegistryEvent } from '../../dist/src/types.js';
-import { kBStopped, newBoard, startWriter, terminateAll } from '../../dist/test/fixtures/fault-driver.js';
+import { kBStopped, newBoard, startWriter } from '../../dist/test/fixtures/fault-driver.js';
 import {
   exitOf, inlineWorker, kDGo, kDInside, kDReady, kDStopped, kDWrites, keyIn, keysIn, kNestedUrl, kPoolTaskUrl, newDeathBoard,
-  startAgent, stopAgents, until, violations, waitAtLeast, waitWord, withTimeout,
+  startAgent, until, violations, waitAtLeast, waitWord, withTimeout, cleanUp, cleanups, coordinator, track,
 } from '../../dist/test/fixtures/death-kit.js';
 import { kParkAfterWrites } from '../../dist/test/fixtures/death-pool-task.js';
 import { mulberry32, pick, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
@@ -36,23 +36,7 @@ const seed = seedFromEnv();
 /** A write that finds the partition lock free, or held by a thread known to have stopped, takes well under this. */
 const kPromptMs = 1000;
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  await terminateAll();
-  await stopAgents();
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
-
-function track(reg: Registry): Registry {
-  cleanups.push(() => reg.close());
-  return reg;
-}
-
-async function coordinator(options: Parameters<typeof Coordinator.start>[0] = { heartbeatMs: 50 }): Promise<Coordinator> {
-  const c = await Coordinator.start(options);
-  cleanups.push(() => c.stop());
-  return c;
-}
+afterEach(cleanUp);
 
 /** Milliseconds `fn` takes. */
 function timed<T>(fn: () => T): { value: T; ms: number } {
