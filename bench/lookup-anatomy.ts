@@ -24,7 +24,7 @@
  */
 import { bench, do_not_optimize, run, summary } from 'mitata';
 import { Registry } from '../src/index.js';
-import { hashString } from '../src/hash.js';
+import { hashString } from '../src/memory/hash.js';
 import { makeKeys, shuffled, rng } from './lib/keys.js';
 import { flagNumber, parseFlags } from './lib/args.js';
 

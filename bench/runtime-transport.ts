@@ -16,7 +16,7 @@
  * @module
  */
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
-import { Domain } from '../src/domain.js';
+import { Domain } from '../src/domain/domain.js';
 import { Mailroom, type Envelope } from '../src/runtime/mailroom.js';
 
 const args = process.argv.slice(2);

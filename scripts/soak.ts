@@ -18,7 +18,7 @@
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Coordinator, Registry, _, self, supervise } from '../src/index.js';
-import { Domain } from '../src/domain.js';
+import { Domain } from '../src/domain/domain.js';
 import { latencySummary, leakedTotal, runKills, runLeak, type KillKind, type KillLib, type KillRunResult } from '../test/fixtures/kill-rig.js';
 
 const { values: a } = parseArgs({

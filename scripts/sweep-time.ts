@@ -16,7 +16,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Coordinator, Registry, supervise } from '../src/index.js';
-import { Domain } from '../src/domain.js';
+import { Domain } from '../src/domain/domain.js';
 
 const { values: a } = parseArgs({
   options: {

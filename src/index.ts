@@ -3,14 +3,14 @@
  *
  * @module
  */
-export { Registry } from './registry.js';
-export { KeyRef } from './key-ref.js';
-export type { RegistryHandle } from './options.js';
-export { self } from './process.js';
-export { Coordinator, type CoordinatorOptions } from './coordinator.js';
-export { supervise, type SuperviseOptions } from './supervise.js';
-export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './pattern.js';
-export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './pattern.js';
+export { Registry } from './registry/registry.js';
+export { KeyRef } from './registry/key-ref.js';
+export type { RegistryHandle } from './registry/options.js';
+export { self } from './domain/process.js';
+export { Coordinator, type CoordinatorOptions } from './recovery/coordinator.js';
+export { supervise, type SuperviseOptions } from './recovery/supervise.js';
+export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './registry/pattern.js';
+export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './registry/pattern.js';
 export { Runtime, type RuntimeOptions, type RuntimeHandle } from './runtime/runtime.js';
 export {
   spawn, call, cast, send, reply, monitor, demonitor, stopProcess, via, type Via, type Target, type SpawnOptions,

@@ -10,4 +10,4 @@
  *
  * @module
  */
-export { setCrashHook } from './table.js';
+export { setCrashHook } from './memory/table.js';

@@ -1,5 +1,5 @@
 /**
- * Crash points: a writer thread is stopped at each step of a write (src/table.ts crash
+ * Crash points: a writer thread is stopped at each step of a write (src/memory/table.ts crash
  * hook), terminated there, and the registry must recover: the slot is its before- or after-image, the
  * partition lock comes free, a writer parked on that lock completes, counters match what is visible,
  * and further writes work.
@@ -19,8 +19,8 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator, Registry, _, self } from '../dist/src/index.js';
-import { hashString, partitionOf } from '../dist/src/hash.js';
-import { tablesOf } from '../dist/src/registry.js';
+import { hashString, partitionOf } from '../dist/src/memory/hash.js';
+import { tablesOf } from '../dist/src/registry/registry.js';
 import { kHLockWaiters, kLocalLimit } from '../dist/src/layout.js';
 import type { Entry, Pid } from '../dist/src/types.js';
 import {

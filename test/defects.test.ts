@@ -13,7 +13,7 @@ import {
 } from '../dist/src/index.js';
 import type { RegistryOptions } from '../dist/src/index.js';
 import { kHSerial } from '../dist/src/layout.js';
-import { runAs, spawnPid } from '../dist/src/process.js';
+import { runAs, spawnPid } from '../dist/src/domain/process.js';
 
 const kRoot = new URL('..', import.meta.url);
 

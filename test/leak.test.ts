@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Coordinator, Registry, _, self, supervise } from '../dist/src/index.js';
-import { Domain } from '../dist/src/domain.js';
+import { Domain } from '../dist/src/domain/domain.js';
 import { latencySummary, runLeak, type KillLib } from './fixtures/kill-rig.js';
 import { seedFromEnv } from './helpers/prng.js';
 

@@ -14,7 +14,7 @@
  */
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator, Registry } from '../dist/src/index.js';
-import { hashString, partitionOf } from '../dist/src/hash.js';
+import { hashString, partitionOf } from '../dist/src/memory/hash.js';
 import { kHLockWaiters } from '../dist/src/layout.js';
 import {
   kBClock, kBEntries, kBInside, kBStopped, kBViolations, newBoard, startWriter, terminateAll, until, waitChange, withTimeout,

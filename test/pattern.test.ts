@@ -1,8 +1,8 @@
 import { describe, it, expect } from 'vitest';
 import {
   _, $1, $2, $3, $4, $_, $$, v, Var, compileValueMatcher, compileMatchSpec, deepEqual,
-} from '../dist/src/pattern.js';
-import type { Guard, MatchSpec } from '../dist/src/pattern.js';
+} from '../dist/src/registry/pattern.js';
+import type { Guard, MatchSpec } from '../dist/src/registry/pattern.js';
 import { InvalidMatchSpecError, RosterError } from '../dist/src/errors.js';
 
 const kCode = 'ROSTER_ERR_MATCH_SPEC';

@@ -10,7 +10,7 @@
 import { afterAll, expect, test } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { Coordinator, Registry, supervise } from '../dist/src/index.js';
-import { hashString } from '../dist/src/hash.js';
+import { hashString } from '../dist/src/memory/hash.js';
 import { kBStopped, newBoard, waitChange } from '../dist/test/fixtures/fault-driver.js';
 import { mulberry32, randInt, seedFromEnv } from './helpers/prng.js';
 

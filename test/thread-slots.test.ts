@@ -1,5 +1,5 @@
 /**
- * The thread-slot state machine (src/domain.ts) under kills between its steps. Each case leaves a
+ * The thread-slot state machine (src/domain/domain.ts) under kills between its steps. Each case leaves a
  * slot as a declarer or claimer killed half-way would, by writing the slot's words directly, and
  * checks that the system still converges: the slot is freed or swept, `sync()` resolves, and nothing
  * of the thread is left.
@@ -12,7 +12,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { Worker } from 'node:worker_threads';
 import { Coordinator, Registry } from '../dist/src/index.js';
-import { Domain } from '../dist/src/domain.js';
+import { Domain } from '../dist/src/domain/domain.js';
 import {
   kDSwept, kLocalLimit, kMaxThreads, kStateBits, kStateClaiming, kStateDead, kStateFree, kStateMask, kTLast, kTLive, kTState, threadBase,
 } from '../dist/src/layout.js';

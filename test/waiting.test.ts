@@ -13,7 +13,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Coordinator, Registry } from '../dist/src/index.js';
 import { kHLockWaiters } from '../dist/src/layout.js';
-import { kLockWaitMs } from '../dist/src/partition-lock.js';
+import { kLockWaitMs } from '../dist/src/memory/partition-lock.js';
 import {
   kBClock, kBSpin, kBStopped, kBWake, newBoard, startWriter, terminateAll, until, waitChange,
 } from '../dist/test/fixtures/fault-driver.js';

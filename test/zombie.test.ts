@@ -15,8 +15,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { Coordinator, Registry, _ } from '../dist/src/index.js';
 import { kHLockWaiters, kLocalLimit } from '../dist/src/layout.js';
-import { kLockWaitMs } from '../dist/src/partition-lock.js';
-import { tablesOf } from '../dist/src/registry.js';
+import { kLockWaitMs } from '../dist/src/memory/partition-lock.js';
+import { tablesOf } from '../dist/src/registry/registry.js';
 import type { Pid } from '../dist/src/types.js';
 import {
   kBResult, kBStopped, kBWake, newBoard, startWriter, terminateAll, until, waitChange, type Writer,

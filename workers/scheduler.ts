@@ -5,9 +5,9 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { expose } from 'comlink/dist/esm/comlink.mjs';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
-import { pidLocal } from '../src/domain.js';
+import { pidLocal } from '../src/domain/domain.js';
 import { installErrorTransfer, type SchedulerControl } from '../src/runtime/control-api.js';
-import { Registry } from '../src/registry.js';
+import { Registry } from '../src/registry/registry.js';
 import { setRuntimeRegistries } from '../src/runtime/runtime-registries.js';
 import { setDirectory } from '../src/runtime/placement.js';
 import { Scheduler } from '../src/runtime/scheduler.js';

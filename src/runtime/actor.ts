@@ -16,9 +16,9 @@
  *
  * @module
  */
-import { runAs, runAsActor } from '../process.js';
+import { runAs, runAsActor } from '../domain/process.js';
 import { ExitError, MailboxFullError } from '../errors.js';
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 import type { Key, Pid } from '../types.js';
 import { isDirective, type Behaviour, type Directive, type Down, type ExitReason, type From } from './behaviour.js';
 import type { Caller } from './caller.js';

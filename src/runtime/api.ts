@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { Domain, isPid, makePid, pidInc, pidLocal } from '../domain.js';
+import { Domain, isPid, makePid, pidInc, pidLocal } from '../domain/domain.js';
 import { InvalidOptionError, NoProcError, describe } from '../errors.js';
-import { self } from '../process.js';
-import type { Registry } from '../registry.js';
+import { self } from '../domain/process.js';
+import type { Registry } from '../registry/registry.js';
 import type { Key, Pid } from '../types.js';
 import type { BehaviourRef, Down, From } from './behaviour.js';
 import { Caller } from './caller.js';

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import { Domain, pidInc, pidLocal } from '../domain.js';
+import { Domain, pidInc, pidLocal } from '../domain/domain.js';
 import { CallTimeoutError, ExitError, NoProcError, RosterError } from '../errors.js';
 import type { Pid } from '../types.js';
 import type { Down, ExitReason, From } from './behaviour.js';

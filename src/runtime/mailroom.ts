@@ -35,7 +35,7 @@
  * @module
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import { Domain, incSlot } from '../domain.js';
+import { Domain, incSlot } from '../domain/domain.js';
 import { kTDoorbell, kTParked, threadBase } from '../layout.js';
 import { decodeEnvelope, encodeEnvelope, type Envelope } from './envelope.js';
 import { ScratchWriter } from './message-codec.js';

@@ -30,7 +30,7 @@
  *
  * @module
  */
-import type { ScratchWriter } from '../scratch.js';
+import type { ScratchWriter } from '../memory/scratch.js';
 import { DefaultSerializer, deserialize } from 'node:v8';
 import { isSharedArrayBuffer } from 'node:util/types';
 import { InvalidMessageError, describe } from '../errors.js';
@@ -60,7 +60,7 @@ const kNotLatin1 = /[^\u0000-\u00ff]/;
 const kMinI64 = -(2n ** 63n);
 const kMaxI64 = 2n ** 63n - 1n;
 
-export { ScratchWriter } from '../scratch.js';
+export { ScratchWriter } from '../memory/scratch.js';
 
 /** Thrown inside the compact encoder to restart in the structured-clone format. */
 const kTooDeep = Symbol('roster.too-deep');

@@ -21,8 +21,8 @@
  * @module
  */
 import type { BroadcastChannel } from 'node:worker_threads';
-import type { Domain } from '../domain.js';
-import { incSlot } from '../domain.js';
+import type { Domain } from '../domain/domain.js';
+import { incSlot } from '../domain/domain.js';
 import { kTDoorbell, kTParked, threadBase } from '../layout.js';
 import { kFull, kTooLarge, kWritten, type Ring } from './ring.js';
 

@@ -11,10 +11,10 @@
  *
  * @module
  */
-import { encodeKeyBytes } from '../codec.js';
-import { Domain } from '../domain.js';
+import { encodeKeyBytes } from '../memory/codec.js';
+import { Domain } from '../domain/domain.js';
 import { InvalidOptionError, NoProcError, describe } from '../errors.js';
-import { hashBytes, hashString } from '../hash.js';
+import { hashBytes, hashString } from '../memory/hash.js';
 import type { Key } from '../types.js';
 
 /** Where a spawn goes: a scheduler index, `'local'` or `'hash'`. */

@@ -39,7 +39,7 @@
  *
  * @module
  */
-import { waitFor } from '../domain.js';
+import { waitFor } from '../domain/domain.js';
 import { RosterError } from '../errors.js';
 
 const kRingMagic = 0x52494e47; // 'RING'

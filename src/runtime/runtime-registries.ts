@@ -7,7 +7,7 @@
  * @module
  */
 import { InvalidOptionError, describe } from '../errors.js';
-import type { Registry } from '../registry.js';
+import type { Registry } from '../registry/registry.js';
 
 let byName = new Map<string, Registry<unknown>>();
 

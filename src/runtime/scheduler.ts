@@ -11,11 +11,11 @@
  * @module
  */
 import { pathToFileURL } from 'node:url';
-import { Domain, makePid, pidLocal } from '../domain.js';
+import { Domain, makePid, pidLocal } from '../domain/domain.js';
 import { AlreadyStartedError, InvalidOptionError, NoProcError, SpawnError, describe } from '../errors.js';
-import { runAs, runAsActor } from '../process.js';
-import { Registry, setOwnerHook } from '../registry.js';
-import type { RegistryHandle } from '../options.js';
+import { runAs, runAsActor } from '../domain/process.js';
+import { Registry, setOwnerHook } from '../registry/registry.js';
+import type { RegistryHandle } from '../registry/options.js';
 import type { Key, Pid } from '../types.js';
 import { Actor, type ActorHost } from './actor.js';
 import type { Behaviour, BehaviourRef, Down } from './behaviour.js';

@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, cast, demonitor, monitor, send, spawn, stopProcess, via, type Down } from '../../dist/src/index.js';
-import { pidLocal } from '../../dist/src/domain.js';
+import { pidLocal } from '../../dist/src/domain/domain.js';
 import { Caller } from '../../dist/src/runtime/caller.js';
 import { mulberry32, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 import { actors, bounded, kit, openGate, rejection, startRig, thrown, total, waitBoard, type Pid, type Rig } from './kit.js';

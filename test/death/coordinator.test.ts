@@ -17,11 +17,11 @@
 import { performance } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Coordinator, Registry, type RegistryHandle } from '../../dist/src/index.js';
-import { Domain, pidInc } from '../../dist/src/domain.js';
+import { Domain, pidInc } from '../../dist/src/domain/domain.js';
 import {
   kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyTag, kBlobOwnerInc, kEmpty, kHBankBase, kHEpoch, kHLive, kKeyBytes, kSlotWords, kTomb,
 } from '../../dist/src/layout.js';
-import { hashString } from '../../dist/src/hash.js';
+import { hashString } from '../../dist/src/memory/hash.js';
 import { newBoard, startWriter } from '../../dist/test/fixtures/fault-driver.js';
 import {
   kDWaiting, newDeathBoard, startAgent, until, violations, waitWord, withTimeout, type Agent, type Expectations,

@@ -19,7 +19,7 @@ import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { afterEach, describe, expect, test } from 'vitest';
 import { Registry } from '../../dist/src/index.js';
-import { Domain, pidInc } from '../../dist/src/domain.js';
+import { Domain, pidInc } from '../../dist/src/domain/domain.js';
 import {
   kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateFree, kStateMask, kTLast, kTLive, kTParent, kTState, threadBase,
 } from '../../dist/src/layout.js';

@@ -15,9 +15,9 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, test } from 'vitest';
 import * as roster from '../../dist/src/index.js';
 import { Registry, self, type RegistryEvent } from '../../dist/src/index.js';
-import { makePid } from '../../dist/src/domain.js';
+import { makePid } from '../../dist/src/domain/domain.js';
 import { kCSubscribers } from '../../dist/src/layout.js';
-import { sweepRegistry, tablesOf } from '../../dist/src/registry.js';
+import { sweepRegistry, tablesOf } from '../../dist/src/registry/registry.js';
 import {
   exitOf, inlineWorker, newDeathBoard, startAgent, stopAgents, until, violations, withTimeout,
 } from '../../dist/test/fixtures/death-kit.js';
@@ -160,7 +160,7 @@ describe('registry defects', () => {
     expect(Object.keys(roster)).not.toContain('sweepRegistry');
     expect(Object.keys(roster)).not.toContain('tablesOf');
     // The typings do not offer them either.
-    const dts = readFileSync(new URL('../../dist/src/registry.d.ts', import.meta.url), 'utf8');
+    const dts = readFileSync(new URL('../../dist/src/registry/registry.d.ts', import.meta.url), 'utf8');
     const cls = dts.slice(dts.indexOf('export declare class Registry'));
     expect(cls).not.toMatch(/^\s+(sweepDead|tables|createdHandles)\b/m);
     // The internal functions still work for the coordinator and tests.

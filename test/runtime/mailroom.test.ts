@@ -16,7 +16,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Domain } from '../../dist/src/domain.js';
+import { Domain } from '../../dist/src/domain/domain.js';
 import { Mailroom, type Envelope } from '../../dist/src/runtime/mailroom.js';
 import { InvalidMessageError } from '../../dist/src/errors.js';
 import { seedFromEnv, subSeed } from '../helpers/prng.js';

@@ -15,12 +15,12 @@
  *
  * @module
  */
-import { RosterError, StaleIncarnationError, TimeoutError } from './errors.js';
+import { RosterError, StaleIncarnationError, TimeoutError } from '../errors.js';
 import {
   kBlobOwnerInc, kEmpty, kHArenaTop, kHChange, kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp,
   kHIntentSlot, kHLive, kHRecovering, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
   kOpCompact, kOpNone, kOpPublish, kOpRemove, kSlotWords, kTomb,
-} from './layout.js';
+} from '../layout.js';
 import { PartitionReader } from './partition-read.js';
 
 const kOwnerMask = kMaxThreads - 1;

@@ -5,13 +5,13 @@
  *
  * @module
  */
-import { encodeValue } from './codec.js';
-import { InvalidOptionError, InvalidValueError, UnknownRegistryError, describe } from './errors.js';
+import { encodeValue } from '../memory/codec.js';
+import { InvalidOptionError, InvalidValueError, UnknownRegistryError, describe } from '../errors.js';
 import {
   kControlWords, kDMagic, kDVersion, kDomainMagic, kDomainWords, kHMagic, kHVersion, kHeaderWords, kLayoutVersion, kPartitionMagic,
   initialPartitionSize,
-} from './layout.js';
-import type { KeysKind, RegistryOptions } from './types.js';
+} from '../layout.js';
+import type { KeysKind, RegistryOptions } from '../types.js';
 
 export const kKinds: readonly KeysKind[] = ['unique', 'duplicate', 'duplicate-by-key'];
 export const kMaxPartitions = 1024;

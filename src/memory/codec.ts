@@ -27,11 +27,11 @@ import { KeyObject, X509Certificate } from 'node:crypto';
 import { BlockList, SocketAddress } from 'node:net';
 import { createHistogram } from 'node:perf_hooks';
 import { BroadcastChannel, MessagePort } from 'node:worker_threads';
-import { InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError, describe } from './errors.js';
+import { InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError, describe } from '../errors.js';
 import {
   kValFalse, kValFloat, kValInt, kValNull, kValSerialized, kValString, kValTrue, kValUndefined,
-} from './layout.js';
-import type { Key } from './types.js';
+} from '../layout.js';
+import type { Key } from '../types.js';
 
 const kTagString = 0x01;
 const kTagNumber = 0x02;

@@ -15,9 +15,9 @@
  * @module
  */
 import type { Worker } from 'node:worker_threads';
-import { onControl, post } from './control.js';
-import { Domain, markSupervised, type DeathReason } from './domain.js';
-import { InvalidOptionError, describe } from './errors.js';
+import { onControl, post } from '../domain/control.js';
+import { Domain, markSupervised, type DeathReason } from '../domain/domain.js';
+import { InvalidOptionError, describe } from '../errors.js';
 
 /** Options of `supervise`. */
 export interface SuperviseOptions {

@@ -55,14 +55,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
-import { CapacityError, RosterError, TimeoutError } from './errors.js';
+import { CapacityError, RosterError, TimeoutError } from '../errors.js';
 import {
   kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDSettled, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
   kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
   kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
   kGenBits, kThreadSlotBits, threadBase,
-} from './layout.js';
-import type { Pid } from './types.js';
+} from '../layout.js';
+import type { Pid } from '../types.js';
 
 const kEnvKey = 'roster.domain';
 const kEnvParent = 'roster.parent';

@@ -8,23 +8,23 @@
  * @module
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { decodeSerialized, encodeKeyBytes, encodeValue, type EncodedValue } from './codec.js';
-import { announce, forget, remember } from './control.js';
-import { Domain, incSlot, makePid, pidInc, pidLocal, isPid, type DeadThread } from './domain.js';
-import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, RosterError, UnknownRegistryError, UnsupportedError, describe } from './errors.js';
+import { decodeSerialized, encodeKeyBytes, encodeValue, type EncodedValue } from '../memory/codec.js';
+import { announce, forget, remember } from '../domain/control.js';
+import { Domain, incSlot, makePid, pidInc, pidLocal, isPid, type DeadThread } from '../domain/domain.js';
+import { InvalidKeyError, InvalidOptionError, KeyTooLargeError, RosterError, UnknownRegistryError, UnsupportedError, describe } from '../errors.js';
 import { KeyRef } from './key-ref.js';
 import { withLock } from './lock.js';
-import { kRowInc, kRowLocal, kRowPartition, kRowWords, LookupCache } from './lookup-cache.js';
+import { kRowInc, kRowLocal, kRowPartition, kRowWords, LookupCache } from '../memory/lookup-cache.js';
 import { EventSink, listenerChannel, receive, subscriberChannel } from './events.js';
-import { hashBytes, hashPid, hashString, partitionOf } from './hash.js';
-import { kCAnnounced, kCClosed, kCSubscribers, kControlWords, kCoordStarting, kValSerialized } from './layout.js';
+import { hashBytes, hashPid, hashString, partitionOf } from '../memory/hash.js';
+import { kCAnnounced, kCClosed, kCSubscribers, kControlWords, kCoordStarting, kValSerialized } from '../layout.js';
 import { checkHandle, kKinds, resolveOptions, type RegistryHandle } from './options.js';
 import { compileMatchSpec, compileValueMatcher, type Guard, type MatchSpec } from './pattern.js';
-import { self } from './process.js';
-import { allocatePartition, kAnyOwner, Table, type Hit, type KeyQuery, type RawEntry } from './table.js';
+import { self } from '../domain/process.js';
+import { allocatePartition, kAnyOwner, Table, type Hit, type KeyQuery, type RawEntry } from '../memory/table.js';
 import type {
   Entry, Key, KeysKind, MetaResult, Pid, RegisterResult, RegistryEvent, RegistryOptions, UpdateResult,
-} from './types.js';
+} from '../types.js';
 
 
 /** `#resolve` results besides a cache row. */

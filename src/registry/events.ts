@@ -11,7 +11,7 @@
  * @module
  */
 import { BroadcastChannel } from 'node:worker_threads';
-import type { RegistryEvent } from './types.js';
+import type { RegistryEvent } from '../types.js';
 
 /** Channel name of a named listener of registry `id`. */
 export function listenerChannel(id: string, listener: string): string {

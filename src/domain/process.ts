@@ -8,8 +8,8 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Domain, makePid, pidInc } from './domain.js';
-import { RosterError } from './errors.js';
-import type { Pid } from './types.js';
+import { RosterError } from '../errors.js';
+import type { Pid } from '../types.js';
 
 let acting: Pid | undefined;
 const actor = new AsyncLocalStorage<Pid>();

@@ -9,12 +9,12 @@
  *
  * @module
  */
-import type { Domain } from './domain.js';
-import { makePid } from './domain.js';
-import { UnknownRegistryError } from './errors.js';
-import { kCClosed } from './layout.js';
-import type { Hit, KeyQuery, Table } from './table.js';
-import type { Entry, Key, Pid } from './types.js';
+import type { Domain } from '../domain/domain.js';
+import { makePid } from '../domain/domain.js';
+import { UnknownRegistryError } from '../errors.js';
+import { kCClosed } from '../layout.js';
+import type { Hit, KeyQuery, Table } from '../memory/table.js';
+import type { Entry, Key, Pid } from '../types.js';
 
 /** A unique key resolved once; see the module doc. Create with `registry.ref(key)`. */
 export class KeyRef<V = unknown> {

@@ -17,11 +17,11 @@
  * @module
  */
 import { BroadcastChannel, parentPort } from 'node:worker_threads';
-import { controlChannel, type ControlMessage } from './control.js';
-import { Domain, waitFor, type DeadThread } from './domain.js';
-import { kCAnnounced, kCClosed, kDDeclared, kDHeartbeatMs } from './layout.js';
-import type { RegistryHandle } from './options.js';
-import { Registry, sweepRegistry } from './registry.js';
+import { controlChannel, type ControlMessage } from '../domain/control.js';
+import { Domain, waitFor, type DeadThread } from '../domain/domain.js';
+import { kCAnnounced, kCClosed, kDDeclared, kDHeartbeatMs } from '../layout.js';
+import type { RegistryHandle } from '../registry/options.js';
+import { Registry, sweepRegistry } from '../registry/registry.js';
 
 /** Settings passed to the coordinator thread. */
 export interface SweeperSettings {

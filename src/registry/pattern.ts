@@ -24,7 +24,7 @@
  *
  * @module
  */
-import { InvalidMatchSpecError, describe } from './errors.js';
+import { InvalidMatchSpecError, describe } from '../errors.js';
 
 const kTag: unique symbol = Symbol.for('roster.pattern');
 

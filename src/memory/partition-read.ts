@@ -9,17 +9,17 @@
  *
  * @module
  */
-import type { Domain } from './domain.js';
+import type { Domain } from '../domain/domain.js';
 import { kRowEpoch, kRowModHi, kRowModLo, kRowOff, kRowSlot } from './lookup-cache.js';
-import { RosterError } from './errors.js';
+import { RosterError } from '../errors.js';
 import {
   kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag, kBlobOwnerInc,
   kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHBankBase, kHChange, kHChangeWaiters, kHEpoch, kHModHi, kHModLo, kHOwners, kHLive, kHLock,
   kHUsed, kHeaderWords, kKeyBytes, kKeyString, kSlotHash, kSlotHashBits, kSlotWords, kTomb, kValFalse, kValFloat, kValInt, kValNull,
   kValSerialized, kValString, kValTrue,
-} from './layout.js';
+} from '../layout.js';
 import { decodeKeyBytes, decodeSerialized } from './codec.js';
-import type { Key } from './types.js';
+import type { Key } from '../types.js';
 
 /** A key prepared for probing: a string, or canonical bytes. Reused per registry instance. */
 export interface KeyQuery {

@@ -15,14 +15,14 @@
  *
  * @module
  */
-import { CapacityError } from './errors.js';
+import { CapacityError } from '../errors.js';
 import {
   initialPartitionSize, kMinArenaWords, kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase,
   kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
   kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
   kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
-} from './layout.js';
+} from '../layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
 import { crashHook, PartitionLock } from './partition-lock.js';
 import { stringFrom, type KeyQuery } from './partition-read.js';
@@ -37,7 +37,7 @@ function blobSize(q: KeyQuery, v: EncodedValue): number {
 
 /** Pass as `inc` to `remove` to remove entries whoever owns them (metadata). */
 export const kAnyOwner = -1;
-import type { Key } from './types.js';
+import type { Key } from '../types.js';
 
 export type { KeyQuery, RawEntry, Hit } from './partition-read.js';
 export { setCrashHook } from './partition-lock.js';

@@ -18,9 +18,9 @@
  * @module
  */
 import { Worker } from 'node:worker_threads';
-import { knownHandles } from './control.js';
-import { Domain, waitFor } from './domain.js';
-import { InvalidOptionError, RosterError, describe } from './errors.js';
+import { knownHandles } from '../domain/control.js';
+import { Domain, waitFor } from '../domain/domain.js';
+import { InvalidOptionError, RosterError, describe } from '../errors.js';
 import { supervise } from './supervise.js';
 
 /** Options of `Coordinator.start`. */
@@ -99,7 +99,7 @@ export class Coordinator {
     const ready = new SharedArrayBuffer(4);
     let worker: Worker;
     try {
-      worker = new Worker(new URL('../workers/coordinator.js', import.meta.url), {
+      worker = new Worker(new URL('../../workers/coordinator.js', import.meta.url), {
         workerData: { domain: domain.sab, heartbeatMs, stallMs, fenceMs, handles: knownHandles(), ready },
       });
     } catch (err) {

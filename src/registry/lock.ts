@@ -12,10 +12,10 @@
  *
  * @module
  */
-import { encodeValue } from './codec.js';
-import { pidInc, pidLocal, waitFor } from './domain.js';
-import type { KeyQuery, Table } from './table.js';
-import type { Pid } from './types.js';
+import { encodeValue } from '../memory/codec.js';
+import { pidInc, pidLocal, waitFor } from '../domain/domain.js';
+import type { KeyQuery, Table } from '../memory/table.js';
+import type { Pid } from '../types.js';
 
 const kRetryMs = 50;
 const kNone = encodeValue(undefined, 16);
