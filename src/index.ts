@@ -11,7 +11,11 @@ export { Coordinator, type CoordinatorOptions } from './recovery/coordinator.js'
 export { supervise, type SuperviseOptions } from './recovery/supervise.js';
 export { _, $_, $$, $1, $2, $3, $4, $5, $6, $7, $8, $9, v, Var } from './registry/pattern.js';
 export type { Guard, MatchSpec, MatchSpecClause, Bindings } from './registry/pattern.js';
-export { Runtime, type RuntimeOptions, type RuntimeHandle } from './runtime/runtime.js';
+export { Runtime, type RuntimeOptions, type RuntimeHandle, type RuntimeEvent } from './runtime/runtime.js';
+export { DynamicSupervisor } from './runtime/supervisor.js';
+export type { ChildSpec, Restart, SupervisorOptions } from './runtime/child-spec.js';
+export type { SupervisorStats, SupervisorEvent } from './runtime/supervisor-ledger.js';
+export { EventBus } from './runtime/bus.js';
 export {
   spawn, call, cast, send, reply, monitor, demonitor, stopProcess, via, type Via, type Target, type SpawnOptions,
 } from './runtime/api.js';

@@ -11,6 +11,8 @@ import { Registry } from '../src/registry/registry.js';
 import { setRuntimeRegistries } from '../src/runtime/runtime-registries.js';
 import { setDirectory } from '../src/runtime/placement.js';
 import { Scheduler } from '../src/runtime/scheduler.js';
+import { SupervisorPartition } from '../src/runtime/supervisor-partition.js';
+import { installBus } from '../src/runtime/bus.js';
 import type { RuntimeHandle } from '../src/runtime/runtime.js';
 
 const { index, runtime } = workerData as { index: number; runtime: RuntimeHandle };
@@ -20,6 +22,8 @@ installErrorTransfer();
 const scheduler = new Scheduler(runtime.registries);
 setRuntimeRegistries(runtime.registries.map((h) => Registry.attach(h)));
 const mailroom = scheduler.caller.mailroom;
+new SupervisorPartition(scheduler, runtime.ledger);
+installBus(scheduler);
 
 const control: SchedulerControl = {
   ping: () => 'pong',

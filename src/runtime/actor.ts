@@ -32,6 +32,8 @@ export interface ActorHost {
   remove(actor: Actor): void;
   /** Counts: a message handled, dropped (mailbox full) or expired (deadline passed before it ran). */
   count(what: 'handled' | 'dropped' | 'expired'): void;
+  /** The actor has exited with `reason` (last step of its exit: names gone, calls failed, monitors fired). */
+  exited(actor: Actor, reason: ExitReason, started: boolean): void;
 }
 
 const kCompactAt = 1024;
@@ -57,8 +59,13 @@ export class Actor {
   #running = false;
   #started = false;
   #exited = false;
+  #exitReason: ExitReason = '';
   /** The call being handled, failed with the exit reason if the handler crashes. */
   #current: From | null = null;
+  /** Callers waiting for `init` to settle (`whenStarted`); created on first use. */
+  #waiters: Array<(exitReason: ExitReason | null) => void> | null = null;
+  /** How long `terminate` may run before the exit goes on without it (ms; 0: no bound). */
+  shutdownMs = 0;
 
   constructor(pid: Pid, local: number, behaviour: Behaviour<unknown, unknown>, name: string, limit: number, host: ActorHost) {
     this.pid = pid;
@@ -98,6 +105,26 @@ export class Actor {
     return this.#exited;
   }
 
+  /** True once `init` succeeded (and until the exit). */
+  get started(): boolean {
+    return this.#started && !this.#exited;
+  }
+
+  /** True while a handler runs or messages wait: not idle. */
+  get busy(): boolean {
+    return this.#running || this.#head < this.#queue.length;
+  }
+
+  /**
+   * Resolves with null once `init` succeeded, or with the exit reason if the actor exited before that
+   * (a failing `init`). Its scheduler's thread only.
+   */
+  whenStarted(): Promise<ExitReason | null> {
+    if (this.#started && !this.#exited) return Promise.resolve(null);
+    if (this.#exited) return Promise.resolve(this.#exitReason);
+    return new Promise((resolve) => (this.#waiters ??= []).push(resolve));
+  }
+
   /**
    * Queues a message. A full mailbox refuses it: a CALL is answered with `MailboxFullError`, a CAST or
    * INFO is dropped and counted (the sender is never thrown at). Returns false if refused or exited.
@@ -128,6 +155,9 @@ export class Actor {
   start(state: unknown): void {
     this.state = state;
     this.#started = true;
+    const w = this.#waiters;
+    this.#waiters = null;
+    for (const x of w ?? []) x(null);
     this.#kick();
   }
 
@@ -238,10 +268,17 @@ export class Actor {
   async exit(reason: ExitReason, current: From | null = this.#current, runTerminate = true): Promise<void> {
     if (this.#exited) return;
     this.#exited = true;
+    this.#exitReason = reason;
     const t = this.behaviour.terminate;
     if (runTerminate && t !== undefined && this.#started) {
       try {
-        await runAsActor(this.pid, () => t.call(this.behaviour, reason, this.state));
+        const done = runAsActor(this.pid, () => t.call(this.behaviour, reason, this.state));
+        // A terminate that outlives shutdownMs is abandoned (its later registrations are undone by the
+        // scheduler's owner hook: the actor is gone from the table by then).
+        if (this.shutdownMs > 0 && typeof (done as { then?: unknown } | null)?.then === 'function') {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, this.shutdownMs)))]).finally(() => clearTimeout(timer));
+        } else await done;
       } catch {
         // A failing terminate does not change the exit.
       }
@@ -268,6 +305,10 @@ export class Actor {
     this.#open = null;
     for (const [ref, watcher] of this.#monitors ?? []) caller.sendDown(watcher, ref, this.pid, reason);
     this.#monitors = null;
+    const w = this.#waiters;
+    this.#waiters = null;
+    for (const x of w ?? []) x(reason);
+    this.#host.exited(this, reason, this.#started);
   }
 }
 

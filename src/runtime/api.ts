@@ -29,6 +29,8 @@ export interface Via {
   readonly [kVia]: true;
   readonly registry: Registry<unknown>;
   readonly key: Key;
+  /** Set by `DynamicSupervisor.via`: starts the name's actor when nobody holds it (`call` only). */
+  readonly activate?: () => Promise<Pid>;
 }
 
 /** A pid, or a via name. */
@@ -42,7 +44,8 @@ export function via<V>(registry: Registry<V>, key: Key): Via {
   return { [kVia]: true, registry: registry as Registry<unknown>, key };
 }
 
-function isVia(t: unknown): t is Via {
+/** True for a via name. */
+export function isVia(t: unknown): t is Via {
   return typeof t === 'object' && t !== null && (t as { [kVia]?: unknown })[kVia] === true;
 }
 
@@ -77,6 +80,10 @@ function timeoutOf(opts: { timeout?: unknown } | undefined, dflt: number): numbe
 export function call<R = unknown>(target: Target, msg: unknown, opts?: { timeout?: number }): Promise<R> {
   try {
     const timeout = timeoutOf(opts, 5000);
+    if (isVia(target) && target.activate !== undefined && target.registry.whereis(target.key) === undefined) {
+      const me = self();
+      return target.activate().then((pid) => Caller.current().call(pid, msg, timeout, me) as Promise<R>);
+    }
     const pid = resolve(target);
     return Caller.current().call(pid, msg, timeout, self()) as Promise<R>;
   } catch (err) {
@@ -171,6 +178,9 @@ export async function spawn(behaviour: BehaviourRef, args?: unknown, opts: Spawn
   if (typeof opts !== 'object' || opts === null) throw new InvalidOptionError(`expected spawn options to be an object, got: ${describe(opts)}`);
   const ref = checkRef(behaviour);
   if (opts.name !== undefined && !isVia(opts.name)) throw new InvalidOptionError(`expected name to be via(registry, key), got: ${describe(opts.name)}`);
+  if (opts.name !== undefined && opts.name.registry.kind !== 'unique') {
+    throw new InvalidOptionError(`a process name must be in a unique registry; ${opts.name.registry.name} is ${opts.name.registry.kind}`);
+  }
   const limit = opts.mailboxLimit;
   if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 1)) throw new InvalidOptionError(`expected mailboxLimit to be a positive integer, got: ${describe(limit)}`);
   const timeout = timeoutOf(opts, 5000);

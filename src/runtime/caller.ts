@@ -90,6 +90,8 @@ export class Caller {
   readonly #pending = new Map<number, Pending>();
   readonly #monitors = new Map<number, Watch>();
   #host: Host | null = null;
+  /** System handlers of a thread that hosts no actors (the runtime's thread: the supervisor ledger). */
+  readonly #system = new Map<number, (env: Envelope) => void>();
   #pumping = false;
   #watchTimer: NodeJS.Timeout | undefined;
 
@@ -160,6 +162,25 @@ export class Caller {
   /** Makes this thread a scheduler: envelopes for actors go to `host`, and the host drains the mailroom. */
   setHost(host: Host): void {
     this.#host = host;
+  }
+
+  /**
+   * Off a scheduler: handles system envelopes (`to` 0) of `kind` with `handler`, and keeps this
+   * thread's mailroom drained while any handler is set (`null` removes it). Owning thread only.
+   */
+  onSystem(kind: number, handler: ((env: Envelope) => void) | null): void {
+    if (handler === null) {
+      this.#system.delete(kind);
+      this.mailroom.wake();
+      return;
+    }
+    this.#system.set(kind, handler);
+    if (this.#host === null && !this.#pumping) void this.#pump();
+  }
+
+  /** Routes everything already in this thread's mailroom now (the ledger reads a dead thread's last reports). */
+  drainNow(): void {
+    while (this.mailroom.drain(kPumpBatch, (env) => this.route(env)) > 0);
   }
 
   /** A fresh call reference, unique within this thread. */
@@ -253,6 +274,7 @@ export class Caller {
         return;
       default:
         if (this.#host !== null) this.#host.deliver(env);
+        else if (env.to === 0) this.#system.get(env.kind)?.(env);
     }
   }
 
@@ -276,7 +298,7 @@ export class Caller {
   async #pump(): Promise<void> {
     this.#pumping = true;
     try {
-      while (this.#pending.size > 0 || this.#monitors.size > 0) {
+      while (this.#pending.size > 0 || this.#monitors.size > 0 || this.#system.size > 0) {
         if (this.mailroom.drain(kPumpBatch, (env) => this.route(env)) === 0) await this.mailroom.waitForMail();
         else await new Promise<void>((r) => setImmediate(r));
       }

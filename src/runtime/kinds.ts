@@ -11,6 +11,11 @@
  * | MONITOR, DEMONITOR | actor | watcher pid | monitor ref | null |
  * | DOWN | watcher's local id | the exited pid | monitor ref | `{ reason }` |
  * | PING | 0 | caller | call ref | null |
+ * | START_CHILD | 0 | caller | call ref | `ChildRequest` (supervisor-partition.ts) |
+ * | AWAIT_STARTED | 0 | caller | call ref | `{ pid }`: replies once that actor's `init` settled |
+ * | TERMINATE_CHILD | 0 | caller | call ref | `{ pid }` |
+ * | LEDGER | 0 (the runtime's thread) | a scheduler | 0 | a `LedgerReport` (supervisor-ledger.ts) |
+ * | PUBLISH | 0 | publisher | 0 | `{ r: registry id, t: topic, m: message }` (bus.ts) |
  *
  * @module
  */
@@ -25,3 +30,8 @@ export const kMonitor = 8;
 export const kDemonitor = 9;
 export const kDown = 10;
 export const kPing = 11;
+export const kStartChild = 12;
+export const kAwaitStarted = 13;
+export const kTerminateChild = 14;
+export const kLedger = 15;
+export const kPublish = 16;

@@ -4,16 +4,25 @@
  * loop blocks past `stallMs` is terminated, its actors are dead, their names swept, their monitors
  * fired and the calls to them failed.
  *
+ * **A scheduler that dies is replaced.** Its slot in the directory stays, the runtime starts a new
+ * scheduler thread at the same index, and the supervisors' ledger (which lives in this thread)
+ * restarts the dead thread's permanent and transient children on the surviving schedulers at once.
+ * `runtime.on(listener)` reports `schedulerDown`, `schedulerUp` and `recovered` (every child running
+ * again), with times.
+ *
  * Other threads (piscina task workers, your own workers) join with `Runtime.attach(runtime.handle)`;
  * then they can `spawn`, `call`, `cast` and `monitor` like the main thread.
  *
  * @module
  */
+import { EventEmitter } from 'node:events';
 import { availableParallelism } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { wrap, releaseProxy } from 'comlink/dist/esm/comlink.mjs';
 import type { Remote } from 'comlink';
 import nodeEndpoint from 'comlink/dist/esm/node-adapter.mjs';
+import { Domain } from '../domain/domain.js';
 import { Coordinator, type CoordinatorOptions } from '../recovery/coordinator.js';
 import { InvalidOptionError, RosterError, describe } from '../errors.js';
 import type { RegistryHandle } from '../registry/options.js';
@@ -26,12 +35,16 @@ import { getDirectory, newDirectory, setDirectory } from './placement.js';
 import { installErrorTransfer } from './control-api.js';
 import { runtimeRegistry, setRuntimeRegistries } from './runtime-registries.js';
 import { readSchedulerStats, type SchedulerStats } from './scheduler.js';
+import { Ledger, setActiveLedger } from './supervisor-ledger.js';
 
 /** Options of `Runtime.start`. */
 export interface RuntimeOptions {
   /** Scheduler threads. Default: one per core (`os.availableParallelism()`). */
   readonly schedulers?: number;
-  /** Unique registries whose names actors may spawn under (`spawn(…, { name: via(reg, key) })`). */
+  /**
+   * Registries the actors use: unique ones for names (`spawn(…, { name: via(reg, key) })`), duplicate
+   * ones for event buses. Actors reach them with `Runtime.registry(name)`.
+   */
   readonly registries?: ReadonlyArray<Registry<unknown>>;
   /** Options of the coordinator, if the runtime starts it (none runs yet). */
   readonly coordinator?: CoordinatorOptions;
@@ -41,31 +54,70 @@ export interface RuntimeOptions {
 export interface RuntimeHandle {
   readonly directory: SharedArrayBuffer;
   readonly registries: RegistryHandle[];
+  /** Incarnation of the runtime's thread, whose ledger the supervisors report to. */
+  readonly ledger: number;
 }
+
+/** Events of a runtime (`runtime.on`): a scheduler died, its replacement started, its children run again. */
+export type RuntimeEvent =
+  | { readonly type: 'schedulerDown'; readonly index: number; readonly reason: string; readonly children: number }
+  | { readonly type: 'schedulerUp'; readonly index: number; readonly ms: number }
+  | { readonly type: 'recovered'; readonly index: number; readonly ms: number; readonly children: number };
 
 const kStartMs = 30_000;
 
 let active: Runtime | undefined;
 
+interface Slot {
+  worker: Worker;
+  exited: Promise<void>;
+  control: Remote<SchedulerControl>;
+  info: SchedulerInfo;
+}
+
+function startWorker(index: number, handle: RuntimeHandle): { worker: Worker; exited: Promise<void>; control: Remote<SchedulerControl> } {
+  const worker = new Worker(new URL('../../workers/scheduler.js', import.meta.url), { workerData: { index, runtime: handle } });
+  supervise(worker);
+  const exited = new Promise<void>((r) => worker.once('exit', () => r()));
+  return { worker, exited, control: wrap<SchedulerControl>(nodeEndpoint(worker)) };
+}
+
+/** Waits until each started worker answers `info()` and has published itself in the directory. */
+async function ready(handle: RuntimeHandle, started: ReadonlyArray<{ worker: Worker; control: Remote<SchedulerControl> }>): Promise<SchedulerInfo[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RosterError('ROSTER_ERR_TIMEOUT', `schedulers did not start within ${kStartMs} ms`)), kStartMs);
+    for (const { worker } of started) worker.once('exit', (code) => reject(new RosterError('ROSTER_ERR_SPAWN', `a scheduler thread exited while starting (code ${code})`)));
+  });
+  failed.catch(() => undefined);
+  try {
+    const infos = await Promise.race([Promise.all(started.map((w) => w.control.info())), failed]);
+    // ORDER: each scheduler publishes its incarnation in the directory after it can receive.
+    const dir = new Int32Array(handle.directory);
+    await Promise.race([Promise.all(infos.map(async (info) => {
+      while (Atomics.load(dir, 1 + info.index) !== info.inc) await new Promise((r) => setTimeout(r, 1));
+    })), failed]);
+    return infos;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The main thread's handle on a running runtime. */
 export class Runtime {
   readonly handle: RuntimeHandle;
-  readonly #workers: Worker[];
-  readonly #exits: Array<Promise<void>>;
-  readonly #controls: Array<Remote<SchedulerControl>>;
-  readonly #infos: SchedulerInfo[];
+  readonly #slots: Slot[];
   readonly #coordinator: Coordinator | null;
+  readonly #ledger: Ledger;
+  readonly #events = new EventEmitter();
+  #stopping = false;
 
-  private constructor(
-    handle: RuntimeHandle, workers: Worker[], exits: Array<Promise<void>>, controls: Array<Remote<SchedulerControl>>, infos: SchedulerInfo[],
-    coordinator: Coordinator | null,
-  ) {
+  private constructor(handle: RuntimeHandle, slots: Slot[], coordinator: Coordinator | null, ledger: Ledger) {
     this.handle = handle;
-    this.#workers = workers;
-    this.#exits = exits;
-    this.#controls = controls;
-    this.#infos = infos;
+    this.#slots = slots;
     this.#coordinator = coordinator;
+    this.#ledger = ledger;
+    slots.forEach((slot, i) => this.#watch(slot, i));
   }
 
   /**
@@ -80,7 +132,7 @@ export class Runtime {
     const registries = options.registries ?? [];
     if (!Array.isArray(registries)) throw new InvalidOptionError(`expected registries to be an array of registries, got: ${describe(registries)}`);
     for (const r of registries) {
-      if (!(r instanceof Registry) || r.kind !== 'unique') throw new InvalidOptionError(`expected unique Registry instances, got: ${describe(r)}`);
+      if (!(r instanceof Registry)) throw new InvalidOptionError(`expected Registry instances, got: ${describe(r)}`);
     }
     let coordinator: Coordinator | null = null;
     try {
@@ -89,42 +141,23 @@ export class Runtime {
       if ((err as { code?: unknown }).code !== 'ROSTER_ERR_COORDINATOR_RUNNING') throw err;
     }
     if (active !== undefined) throw new RosterError('ROSTER_ERR_RUNTIME_RUNNING', 'a runtime already runs in this thread; stop it first');
-    const handle: RuntimeHandle = { directory: newDirectory(n), registries: registries.map((r) => r.handle) };
     installErrorTransfer();
-    Caller.current(); // this thread's mailroom, for replies
-    const workers: Worker[] = [];
-    const controls: Array<Remote<SchedulerControl>> = [];
-    const exits: Array<Promise<void>> = [];
-    for (let index = 0; index < n; index++) {
-      const worker = new Worker(new URL('../../workers/scheduler.js', import.meta.url), { workerData: { index, runtime: handle } });
-      supervise(worker);
-      workers.push(worker);
-      exits.push(new Promise<void>((r) => worker.once('exit', () => r())));
-      controls.push(wrap<SchedulerControl>(nodeEndpoint(worker)));
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const failed = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new RosterError('ROSTER_ERR_TIMEOUT', `schedulers did not start within ${kStartMs} ms`)), kStartMs);
-      for (const w of workers) w.once('exit', (code) => reject(new RosterError('ROSTER_ERR_SPAWN', `a scheduler thread exited while starting (code ${code})`)));
-    });
+    const caller = Caller.current(); // this thread's mailroom, for replies and the ledger's reports
+    const handle: RuntimeHandle = { directory: newDirectory(n), registries: registries.map((r) => r.handle), ledger: caller.domain.inc };
+    const started = Array.from({ length: n }, (_, index) => startWorker(index, handle));
     try {
-      const infos = await Promise.race([Promise.all(controls.map((c) => c.info())), failed]);
-      // ORDER: each scheduler publishes its incarnation in the directory after it can receive.
-      const dir = new Int32Array(handle.directory);
-      await Promise.race([Promise.all(infos.map(async (info) => {
-        while (Atomics.load(dir, 1 + info.index) === 0) await new Promise((r) => setTimeout(r, 1));
-      })), failed]);
+      const infos = await ready(handle, started);
       // Only now does this thread place spawns on the new schedulers.
       setDirectory(handle.directory);
       setRuntimeRegistries(registries);
-      active = new Runtime(handle, workers, exits, controls, infos, coordinator);
+      const ledger = new Ledger(caller);
+      setActiveLedger(ledger);
+      active = new Runtime(handle, started.map((w, i) => ({ ...w, info: infos[i] as SchedulerInfo })), coordinator, ledger);
       return active;
     } catch (err) {
-      await Promise.all(workers.map((w) => w.terminate()));
+      await Promise.all(started.map((w) => w.worker.terminate()));
       if (coordinator !== null) await coordinator.stop();
       throw err;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -148,47 +181,99 @@ export class Runtime {
 
   /** Number of scheduler threads. */
   get schedulers(): number {
-    return this.#workers.length;
+    return this.#slots.length;
   }
 
-  /** The comlink control interface of scheduler `i` (list actors, stats, spawn, stop, ping). */
+  #slot(i: number): Slot {
+    const s = this.#slots[i];
+    if (s === undefined) throw new InvalidOptionError(`no scheduler ${describe(i)}`);
+    return s;
+  }
+
+  /** The comlink control interface of scheduler `i` now (list actors, stats, spawn, stop, ping). */
   control(i: number): Remote<SchedulerControl> {
-    const c = this.#controls[i];
-    if (c === undefined) throw new InvalidOptionError(`no scheduler ${describe(i)}`);
-    return c;
+    return this.#slot(i).control;
   }
 
-  /** The worker thread of scheduler `i` (for tests and tools: its `threadId`, `terminate()`). */
+  /** The worker thread of scheduler `i` now (for tests and tools: its `threadId`, `terminate()`). */
   worker(i: number): Worker {
-    const w = this.#workers[i];
-    if (w === undefined) throw new InvalidOptionError(`no scheduler ${describe(i)}`);
-    return w;
+    return this.#slot(i).worker;
   }
 
   /** Counters of every scheduler and its mailroom, read from shared memory (no message sent). */
   stats(): Array<SchedulerStats & { index: number; mail: MailStats }> {
-    return this.#infos.map((info) => ({ index: info.index, ...readSchedulerStats(info.stats), mail: Mailroom.readStats(info.mail) }));
+    return this.#slots.map(({ info }) => ({ index: info.index, ...readSchedulerStats(info.stats), mail: Mailroom.readStats(info.mail) }));
+  }
+
+  /** Calls `listener` with each `RuntimeEvent`; returns a function that removes it. */
+  on(listener: (e: RuntimeEvent) => void): () => void {
+    if (typeof listener !== 'function') throw new InvalidOptionError(`expected a listener function, got: ${describe(listener)}`);
+    this.#events.on('event', listener);
+    return () => this.#events.off('event', listener);
+  }
+
+  #watch(slot: Slot, index: number): void {
+    void slot.exited.then(() => {
+      if (this.#stopping || this.#slots[index] !== slot) return;
+      void this.#replace(index, slot);
+    });
+  }
+
+  /** Scheduler `index` died: restart its children elsewhere, and start a replacement thread. */
+  async #replace(index: number, dead: Slot): Promise<void> {
+    const t0 = performance.now();
+    const inc = dead.info.inc;
+    const dir = new Int32Array(this.handle.directory);
+    Atomics.compareExchange(dir, 1 + index, inc, 0);
+    const reason = Domain.current().reasonOf(inc);
+    const ledger = this.#ledger;
+    const children = ledger.schedulerDied(inc, reason);
+    this.#events.emit('event', { type: 'schedulerDown', index, reason, children } satisfies RuntimeEvent);
+    const recovered = (): void => {
+      this.#events.emit('event', { type: 'recovered', index, ms: performance.now() - t0, children } satisfies RuntimeEvent);
+    };
+    if (ledger.moving === 0) recovered();
+    else ledger.once('recovered', recovered);
+    const w = startWorker(index, this.handle);
+    try {
+      const [info] = await ready(this.handle, [w]);
+      const slot: Slot = { ...w, info: info as SchedulerInfo };
+      if (this.#stopping) {
+        await w.worker.terminate();
+        return;
+      }
+      this.#slots[index] = slot;
+      dead.control[releaseProxy]();
+      this.#watch(slot, index);
+      this.#events.emit('event', { type: 'schedulerUp', index, ms: performance.now() - t0 } satisfies RuntimeEvent);
+      ledger.restartPending();
+    } catch (err) {
+      await w.worker.terminate();
+      if (!this.#stopping) process.emitWarning(`roster: the replacement of scheduler ${index} failed to start: ${(err as Error).message}`);
+    }
   }
 
   /** Stops every actor (reason `'shutdown'`), then the scheduler threads, then the coordinator if it started it. */
   async stop(): Promise<void> {
-    await Promise.all(this.#controls.map(async (c, i) => {
-      const w = this.#workers[i] as Worker;
-      const exited = this.#exits[i] as Promise<void>;
+    this.#stopping = true;
+    await Promise.all(this.#slots.map(async ({ control, worker, exited }) => {
       try {
         // A scheduler that died never answers: its exit ends the wait.
-        await Promise.race([c.shutdown('shutdown'), exited]);
+        await Promise.race([control.shutdown('shutdown'), exited]);
       } catch {
         // A scheduler that died already has nothing to stop.
       }
-      c[releaseProxy]();
-      await w.terminate();
+      control[releaseProxy]();
+      await worker.terminate();
     }));
     if (active === this) {
       active = undefined;
       if (getDirectory() !== undefined && getDirectory()?.buffer === this.handle.directory) setDirectory(newDirectory(0));
       setRuntimeRegistries([]);
+      setActiveLedger(undefined);
     }
+    this.#ledger.close();
+    this.#events.removeAllListeners();
     await this.#coordinator?.stop();
   }
 }

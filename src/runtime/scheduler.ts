@@ -30,7 +30,17 @@ export interface SpawnRequest {
   /** Register under this name (registry id and key) before `init`. */
   readonly name?: { readonly registry: string; readonly key: Key };
   readonly mailboxLimit?: number;
+  /**
+   * The name's value while `init` runs is `null`, then the behaviour's export name (one more registry
+   * write): a lookup tells a started actor from one still in `init`. Supervised children use it.
+   */
+  readonly markStarting?: boolean;
+  /** How long `terminate` may run at the exit (ms; default: no bound). */
+  readonly shutdownMs?: number;
 }
+
+/** A handler of system messages of one kind (`to` 0) that the scheduler itself does not know. */
+export type SystemHandler = (env: Envelope) => void;
 
 /** One scheduler's counters. */
 export interface SchedulerStats {
@@ -81,6 +91,9 @@ export class Scheduler implements Host, ActorHost {
   readonly actors = new Map<number, Actor>();
   readonly #registries = new Map<string, Registry<unknown>>();
   readonly #behaviours = new Map<string, Promise<Behaviour<unknown, unknown>>>();
+  readonly #systemHandlers = new Map<number, SystemHandler>();
+  /** Called at the end of every actor's exit (the supervisor partition restarts children here). */
+  onExit: ((actor: Actor, reason: string, started: boolean) => void) | null = null;
   #stopped = false;
 
   constructor(registries: readonly RegistryHandle[]) {
@@ -91,9 +104,19 @@ export class Scheduler implements Host, ActorHost {
     for (const h of registries) this.addRegistry(h);
     setOwnerHook((reg, key, pid) => {
       const a = this.actors.get(pidLocal(pid));
-      if (a !== undefined && a.pid === pid) a.registered(reg, key);
+      if (a !== undefined && a.pid === pid && !a.exited) a.registered(reg, key);
+      else if (pidLocal(pid) !== 0) {
+        // A registration by an actor that has exited already (a terminate abandoned after its shutdown
+        // time, still running): undone at once, so no name outlives its actor.
+        runAs(pid, () => reg.unregister(key));
+      }
     });
     register(this);
+  }
+
+  /** A registry of this runtime by its id (`registry.handle.id`), or undefined. This thread only. */
+  registryById(id: string): Registry<unknown> | undefined {
+    return this.#registries.get(id);
   }
 
   /** Makes a registry usable for spawn names on this scheduler. */
@@ -108,6 +131,20 @@ export class Scheduler implements Host, ActorHost {
 
   count(what: 'handled' | 'dropped' | 'expired'): void {
     Atomics.add(this.#stats, what === 'handled' ? kSHandled : what === 'dropped' ? kSDropped : kSExpired, 1);
+  }
+
+  /** Handles system messages of `kind` (the supervisor and the event bus add theirs). This thread only. */
+  handleSystem(kind: number, handler: SystemHandler): void {
+    this.#systemHandlers.set(kind, handler);
+  }
+
+  /** True once `stop()` began. */
+  get stopping(): boolean {
+    return this.#stopped;
+  }
+
+  exited(actor: Actor, reason: string, started: boolean): void {
+    this.onExit?.(actor, reason, started);
   }
 
   remove(actor: Actor): void {
@@ -171,8 +208,9 @@ export class Scheduler implements Host, ActorHost {
         this.caller.reply(from, 'pong', self);
         return;
       case kReply:
-      default:
         return;
+      default:
+        this.#systemHandlers.get(env.kind)?.(env);
     }
   }
 
@@ -211,6 +249,7 @@ export class Scheduler implements Host, ActorHost {
     const local = this.domain.nextLocal();
     const pid = makePid(this.domain.inc, local);
     const actor = new Actor(pid, local, behaviour, req.behaviour.export, limit, this);
+    if (req.shutdownMs !== undefined) actor.shutdownMs = req.shutdownMs;
     this.actors.set(local, actor);
     Atomics.add(this.#stats, kSActors, 1);
     Atomics.add(this.#stats, kSSpawned, 1);
@@ -221,7 +260,7 @@ export class Scheduler implements Host, ActorHost {
         throw new InvalidOptionError(`registry ${req.name.registry} is not known to this runtime: pass it to Runtime.start({ registries })`);
       }
       const key = req.name.key;
-      const r = runAs(pid, () => reg.register(key, req.behaviour.export));
+      const r = runAs(pid, () => reg.register(key, req.markStarting === true ? null : req.behaviour.export));
       if (!r.ok) {
         await actor.exit('already_started', null, false);
         throw new AlreadyStartedError(`${describe(key)} is already registered in ${reg.name} by ${r.holder}`, r.holder);
@@ -234,6 +273,10 @@ export class Scheduler implements Host, ActorHost {
       const reason = `error: ${err instanceof Error ? err.message : String(err)}`;
       await actor.exit(reason, null, false);
       throw new SpawnError(`init of ${req.behaviour.export} failed: ${reason}`, reason);
+    }
+    if (req.markStarting === true && req.name !== undefined && !actor.exited) {
+      const reg = this.#registries.get(req.name.registry) as Registry<unknown>;
+      runAs(pid, () => reg.updateValue(req.name?.key as Key, () => req.behaviour.export));
     }
     actor.start(state);
     return pid;

@@ -155,7 +155,7 @@ describe('bad input', () => {
     const bad: unknown[] = [
       null, 5, 'x',
       { schedulers: 0 }, { schedulers: -1 }, { schedulers: 1.5 }, { schedulers: '2' }, { schedulers: 257 }, { schedulers: NaN },
-      { registries: 'x' }, { registries: [dup] }, { registries: [{}] }, { registries: [null] },
+      { registries: 'x' }, { registries: [{}] }, { registries: [null] },
       { coordinator: 5 }, { coordinator: { heartbeatMs: -1 } }, { coordinator: { heartbeatMs: 100, stallMs: 100 } },
     ];
     for (const o of bad) {
