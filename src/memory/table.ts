@@ -25,7 +25,8 @@ import {
 } from '../layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
 import { crashHook, PartitionLock } from './partition-lock.js';
-import { stringFrom, type KeyQuery } from './partition-read.js';
+import type { KeyQuery } from './partition-read.js';
+import { stringFrom } from './partition-view.js';
 
 const kOwnerMask = kMaxThreads - 1;
 
