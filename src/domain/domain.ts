@@ -1,6 +1,11 @@
 /**
  * Process ids, thread incarnations and the thread-slot state machine.
  *
+ * Folder `src/domain/` (layer 1; imports nothing above it): who runs. Pids (pid.ts), the thread-slot
+ * table and its state machine (here), the domain header's words and `sync` (domain-header.ts),
+ * heartbeats and waits (heartbeat.ts), the automatic watch of every worker (watch.ts), the acting
+ * process (process.ts), the channel between threads and the coordinator (control.ts).
+ *
  * A domain is one shared buffer that every registry of a process tree points at (layout in
  * layout.ts). Each thread that writes claims a thread slot and gets an incarnation:
  * `inc = gen << 10 | slot`, where `gen` is the slot's own generation (12 bits, never 0), so an
@@ -58,14 +63,14 @@ import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_th
 import { CapacityError, RosterError } from '../errors.js';
 import {
   kCoordStarting, kDDeclared, kDFenced, kDGen, kDId, kDMagic, kDSwept, kDVersion,
-  kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
+  kDomainMagic, kDomainWords, kLayoutVersion, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
   kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
   kGenBits, kThreadSlotBits, threadBase,
 } from '../layout.js';
 import type { Pid } from '../types.js';
 import { DomainHeader, kReasons, type DeadThread, type DeathReason } from './domain-header.js';
 import { readHeartbeats, startHeartbeat } from './heartbeat.js';
-import { incSlot, makePid } from './pid.js';
+import { incSlot, makePid, nextLocal } from './pid.js';
 import { watchWorkers } from './watch.js';
 
 export { incSlot, isPid, makePid, pidInc, pidLocal } from './pid.js';
@@ -235,12 +240,7 @@ export class Domain extends DomainHeader {
 
   /** Allocates a new local process index for this thread (actor runtime). */
   nextLocal(): number {
-    const b = threadBase(incSlot(this.inc));
-    const local = Atomics.add(this.i32, b + kTNextLocal, 1);
-    if (local >= kLocalLimit) {
-      throw new CapacityError(`this thread has handed out all ${kLocalLimit - 1} process ids of its incarnation; replace the thread`);
-    }
-    return local;
+    return nextLocal(this.i32, this.inc);
   }
 
   /**

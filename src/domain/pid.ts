@@ -1,12 +1,14 @@
 /**
- * Pids and incarnations: the arithmetic. An incarnation is `gen << 10 | slot` (see domain.ts); a pid
- * is `inc × 2^31 + local` (53 bits), where local 0 is the thread's own process.
+ * Pids and incarnations: the arithmetic, and handing out local process indexes. An incarnation is
+ * `gen << 10 | slot` (see domain.ts); a pid is `inc × 2^31 + local` (53 bits), where local 0 is the
+ * thread's own process.
  *
- * Threads: any. Pure.
+ * Threads: any. Everything but `nextLocal` is pure.
  *
  * @module
  */
-import { kLocalLimit, kMaxThreads } from '../layout.js';
+import { CapacityError } from '../errors.js';
+import { kLocalLimit, kMaxThreads, kTNextLocal, threadBase } from '../layout.js';
 import type { Pid } from '../types.js';
 
 /** Builds a pid from an incarnation and a local process index. */
@@ -32,4 +34,14 @@ export function isPid(x: unknown): x is Pid {
 /** The thread slot of an incarnation. */
 export function incSlot(inc: number): number {
   return inc & (kMaxThreads - 1);
+}
+
+/** Allocates a new local process index for incarnation `inc`, the calling thread's own (actor runtime). */
+export function nextLocal(i32: Int32Array, inc: number): number {
+  const b = threadBase(incSlot(inc));
+  const local = Atomics.add(i32, b + kTNextLocal, 1);
+  if (local >= kLocalLimit) {
+    throw new CapacityError(`this thread has handed out all ${kLocalLimit - 1} process ids of its incarnation; replace the thread`);
+  }
+  return local;
 }

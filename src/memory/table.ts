@@ -1,6 +1,13 @@
 /**
  * One partition: an open-addressing hash table in a growable SharedArrayBuffer (layout in layout.ts).
  *
+ * Folder `src/memory/` (layer 2; imports only domain): the partition buffer. A partition is a chain of
+ * classes, each extending the one before: partition-view.ts (views, blob decoding), partition-read.ts
+ * (lock-free reads), partition-lock.ts (the lock and its recovery), partition-rebuild.ts (growth and
+ * compaction) and this module's `Table` (writes and sweeps). Beside them: the key and value codec
+ * (codec.ts), hashing (hash.ts), the per-thread lookup cache (lookup-cache.ts) and the scratch buffer
+ * for encodings (scratch.ts).
+ *
  * ## Protocol
  * - **Entries are immutable blobs.** A write builds a new blob in the arena, then publishes it with one
  *   `Atomics.store` of its offset into a slot. Removal stores `kTomb` (or `kEmpty` at a chain's end).

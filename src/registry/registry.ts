@@ -1,6 +1,12 @@
 /**
  * The public registry: Elixir's `Registry` over partitioned shared-memory tables.
  *
+ * Folder `src/registry/` (layer 3; imports memory and domain): the public Registry. This module is its
+ * API; an instance's state is in core.ts and the calls in lookups.ts, select.ts, writes.ts and meta.ts,
+ * the coordinator's sweep of it in sweep.ts. Patterns and match specs: pattern.ts, guards.ts, terms.ts,
+ * deep-equal.ts. Also `registry.ref(key)` (key-ref.ts), `registry.lock(key, fn)` (lock.ts), listener
+ * events (events.ts) and options and handles (options.ts).
+ *
  * Every method may be called from any thread holding an instance (`Registry.create` or
  * `Registry.attach(handle)`). Reads take no lock and send no message. Writes take one partition's lock
  * for a few hundred nanoseconds and never run user code while holding it.

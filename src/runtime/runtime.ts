@@ -4,6 +4,10 @@
  * loop blocks past `stallMs` is terminated, its actors are dead, their names swept, their monitors
  * fired and the calls to them failed.
  *
+ * Folder `src/runtime/` (layer 5; may import every layer below): the actor runtime. Actors and
+ * behaviours, schedulers, rings and mailboxes, the message codec, calls and replies, monitors, placement
+ * and the comlink control plane. This module starts it.
+ *
  * Other threads (piscina task workers, your own workers) join with `Runtime.attach(runtime.handle)`;
  * then they can `spawn`, `call`, `cast` and `monitor` like the main thread.
  *
