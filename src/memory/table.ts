@@ -20,7 +20,7 @@ import {
   initialPartitionSize, kMinArenaWords, kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase,
   kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
-  kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
+  kHCompactions, kHGrowths, kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
   kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
 } from '../layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
@@ -483,6 +483,8 @@ export class Table extends PartitionLock {
     this.modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
+    // ORDER: statistics only (observer).
+    Atomics.add(i32, cap > this.mask + 1 || arenaWords > this.arenaWords ? kHGrowths : kHCompactions, 1);
     // INVARIANT: the counters move only after the switch. A writer dying before it leaves them
     // describing the old bank; after it, the old arena top (≥ the compacted one) is kept, so recovery
     // never lowers the arena top below a blob a reader may still be copying.

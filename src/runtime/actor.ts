@@ -32,6 +32,8 @@ export interface ActorHost {
   remove(actor: Actor): void;
   /** Counts: a message handled, dropped (mailbox full) or expired (deadline passed before it ran). */
   count(what: 'handled' | 'dropped' | 'expired'): void;
+  /** Counts a call served in `ms`, from its handler's start to its reply (or the handler's end). */
+  served?(ms: number): void;
 }
 
 const kCompactAt = 1024;
@@ -59,6 +61,8 @@ export class Actor {
   #exited = false;
   /** The call being handled, failed with the exit reason if the handler crashes. */
   #current: From | null = null;
+  /** When the handler of the current call started (`performance.now()`), for the service-time histogram. */
+  #callAt = 0;
 
   constructor(pid: Pid, local: number, behaviour: Behaviour<unknown, unknown>, name: string, limit: number, host: ActorHost) {
     this.pid = pid;
@@ -167,6 +171,7 @@ export class Actor {
         }
         const f: From = { pid: env.from, ref: env.ref };
         from = f;
+        this.#callAt = performance.now();
         const h = b.handleCall;
         if (h === undefined) return this.#crash(new Error(`${this.name} has no handleCall`), f);
         fn = () => h.call(b, env.body, f, this.state);
@@ -205,6 +210,7 @@ export class Actor {
   /** Applies a handler's result: the reply and state, or a directive. */
   #settled(r: unknown, from: From | null): Promise<void> | undefined {
     this.#current = null;
+    if (from !== null) this.#host.served?.(performance.now() - this.#callAt);
     if (!isDirective(r)) {
       if (from !== null) this.#host.caller.reply(from, r, this.pid);
       else if (r !== undefined) this.state = r;
@@ -222,6 +228,7 @@ export class Actor {
 
   #crash(err: unknown, from: From | null): Promise<void> {
     this.#current = null;
+    if (from !== null) this.#host.served?.(performance.now() - this.#callAt);
     const message = err instanceof Error ? err.message : String(err);
     return this.exit(`error: ${message}`, from);
   }
