@@ -84,7 +84,7 @@ export const kPageJs = `'use strict';
   const bytes = (n) => n >= 1 << 30 ? (n / 2 ** 30).toFixed(1) + ' GiB' : n >= 1 << 20 ? (n / 2 ** 20).toFixed(1) + ' MiB' : n >= 1024 ? (n / 1024).toFixed(1) + ' KiB' : n + ' B';
   const dur = (ms) => ms >= 3600e3 ? (ms / 3600e3).toFixed(1) + ' h' : ms >= 60e3 ? (ms / 60e3).toFixed(1) + ' min' : ms >= 1000 ? (ms / 1000).toFixed(1) + ' s' : ms + ' ms';
   const token = new URLSearchParams(location.search).get('token');
-  const state = { updates: 0, last: null, sort: 'mailbox', order: 'desc', filter: '' };
+  const state = { updates: 0, last: null, sort: 'pid', order: 'asc', filter: '' };
   window.__observer = state;
 
   function renderSchedulers(rows) {

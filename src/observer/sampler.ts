@@ -302,7 +302,9 @@ export class Sampler {
     this.tick(now);
     return this.#rows.map((row, i) => {
       const s = this.#scheds[i] as Sched;
-      return { ...row, ...this.#state(s), heartbeatAgeMs: now - s.beatAt, stallMs: this.stallMs };
+      const st = this.#state(s);
+      const dead = st.state === 'dead' ? { actors: 0, depth: 0, top: [], elu: null, inPerSec: 0, outPerSec: 0 } : {};
+      return { ...row, ...st, ...dead, heartbeatAgeMs: now - s.beatAt, stallMs: this.stallMs };
     });
   }
 
