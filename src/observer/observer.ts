@@ -72,6 +72,7 @@ export class Observer {
   readonly #topicPrev = new Map<string, { at: number; publishes: number }>();
   #topics: Section<TopicRowOut> = { rows: null };
   #actorsWanted = 0;
+  #intervalMs = 1000;
   #stopped = false;
 
   private constructor(
@@ -158,6 +159,7 @@ export class Observer {
   }
 
   #run(intervalMs: number): void {
+    this.#intervalMs = intervalMs;
     const tick = setInterval(() => {
       this.#sampler.tick();
       this.#watch.scan();
@@ -178,7 +180,13 @@ export class Observer {
     if (this.#stopped) return;
     this.#sampler.refresh();
     this.#topics = this.#readTopics();
-    if (this.#clients.size > 0 || Date.now() - this.#actorsWanted < 5000) await this.#actors.refresh(this.#sampler.schedulerIncs());
+    if (this.#clients.size > 0 || Date.now() - this.#actorsWanted < 5000) {
+      // A listing waits for the schedulers' answers; one that takes longer than half a refresh (a
+      // stalled or dying scheduler) goes on in the background, and the page gets its rows next time.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.#actors.refresh(this.#sampler.schedulerIncs()), new Promise<void>((r) => (timer = setTimeout(r, this.#intervalMs / 2)))]);
+      clearTimeout(timer);
+    }
     if (this.#stopped || this.#clients.size === 0) return;
     const text = `event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`;
     for (const c of this.#clients) c.write(text);
