@@ -170,7 +170,7 @@ export class Observer {
     this.#stops.push(() => clearInterval(tick), () => clearInterval(refresh));
     this.#stops.push(onStall((threadId, blockedMs, stallMs) => {
       this.#sampler.stallMs = stallMs;
-      this.#timeline.add('stall', `thread ${threadId}`, `event loop blocked for ${blockedMs} ms, past stallMs (${stallMs} ms): the coordinator asked for its termination`, 'stalled');
+      this.#timeline.add('stall', this.#sampler.nameOfThread(threadId), `event loop blocked for ${blockedMs} ms, past stallMs (${stallMs} ms): the coordinator asked for its termination`, 'stalled');
     }));
     this.#stops.push(onRosterWarning((code, message) => this.#timeline.add('warning', 'process', message, code)));
     this.#sampler.refresh();

@@ -122,6 +122,12 @@ export class Sampler {
     return threadId >= 0 ? `thread ${threadId}` : `incarnation ${inc}`;
   };
 
+  /** The name of a thread by its `threadId` (a stall report names only that). */
+  nameOfThread(threadId: number): string {
+    for (const s of this.#scheds) if (s.threadId === threadId) return `scheduler ${s.index}`;
+    return `thread ${threadId}`;
+  }
+
   /** Every 100 ms: heartbeats, scheduler restarts, lock recoveries. */
   tick(now = Date.now()): void {
     const i32 = this.#domain.i32;

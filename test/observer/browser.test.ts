@@ -1,3 +1,5 @@
+/// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The observer's page in a real headless Chromium (puppeteer-core drives the installed browser): a
  * small system's schedulers, registries and actors show their real counts; killing a scheduler shows
