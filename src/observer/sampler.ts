@@ -12,7 +12,7 @@
  */
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { incSlot, makePid, type Domain } from '../domain/domain.js';
-import { kHCompactions, kHGrowths, kHOwners, kHRecoveries, kHeaderWords, kMaxThreads, kTHeartbeat, kTLast, threadBase } from '../layout.js';
+import { kHCompactions, kHGrowths, kHOwners, kHRecoveries, kHeaderWords, kMaxThreads, kStateBits, kTHeartbeat, kTLast, kTState, threadBase } from '../layout.js';
 import type { Registry } from '../registry/registry.js';
 import type { SchedulerInfo } from '../runtime/control-api.js';
 import { Mailroom } from '../runtime/mailroom.js';
@@ -269,7 +269,8 @@ export class Sampler {
         const entries = Atomics.load(h, kHOwners + slot);
         if (entries === 0) continue;
         const inc = Atomics.load(i32, threadBase(slot) + kTLast);
-        owners.push({ slot, thread: this.#domain.isAlive(inc) ? this.nameOf(inc, -1) : 'dead', entries });
+        const tid = Atomics.load(i32, threadBase(slot) + kTState) >>> kStateBits;
+        owners.push({ slot, thread: this.#domain.isAlive(inc) ? this.nameOf(inc, tid) : 'dead', entries });
       }
       return {
         index,

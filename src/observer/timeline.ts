@@ -49,6 +49,7 @@ interface Seen {
   code: number;
   /** When it was seen Dead (`performance.now()`; 0: not yet). */
   deadT: number;
+  threadId: number;
 }
 
 /** Names threads for the timeline and the owner tables: `'scheduler 1'`, `'main'`, `'thread 7'`. */
@@ -110,9 +111,14 @@ export class ThreadWatch {
       if (prev !== undefined && (prev.inc !== inc || !tracked)) {
         // Its sweep is complete (the slot is Free, or moved on to a new thread), maybe within one scan
         // of the death: then the death is reported here too.
-        const name = this.#nameOf(prev.inc, -1);
+        const name = this.#nameOf(prev.inc, prev.threadId);
         if (report) {
-          const deadT = prev.code === kStateDead ? prev.deadT : this.#death(prev.inc, name, prev.inc === inc ? reason() : 'unknown', `incarnation ${prev.inc} died`);
+          let deadT = prev.deadT;
+          if (prev.code !== kStateDead) {
+            // Death and sweep in one scan: the sweep's time is known only from a recorded exit.
+            this.#death(prev.inc, name, prev.inc === inc ? reason() : 'unknown', `incarnation ${prev.inc} died`);
+            deadT = this.#hints.get(prev.inc)?.t ?? 0;
+          }
           this.#swept(prev.inc, name, deadT);
         }
         this.#seen.delete(slot);
@@ -122,7 +128,7 @@ export class ThreadWatch {
       const p = this.#seen.get(slot);
       if (p === undefined) {
         const deadT = code === kStateDead && report ? this.#death(inc, name(), reason(), `incarnation ${inc} declared dead`) : 0;
-        this.#seen.set(slot, { inc, code, deadT });
+        this.#seen.set(slot, { inc, code, deadT, threadId: st >>> kStateBits });
         continue;
       }
       if (p.code === code) continue;
