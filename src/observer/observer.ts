@@ -134,10 +134,21 @@ export class Observer {
     const watch = new ThreadWatch(domain, timeline, sampler.nameOf);
     // A scheduler's death is declared in this thread, in its 'exit' (supervise's listener runs first):
     // scanning right after it times the death exactly, and the sweep from it.
+    const unlisten: Array<() => void> = [];
     for (const { index, inc } of sampler.schedulerIncs()) {
       const w = o.runtime?.worker(index);
-      w?.prependOnceListener('exit', () => watch.died(inc));
-      w?.once('exit', () => watch.scan());
+      if (w === undefined) continue;
+      const died = (): void => {
+        sampler.exited(index);
+        watch.died(inc);
+      };
+      const scan = (): void => watch.scan();
+      w.prependOnceListener('exit', died);
+      w.once('exit', scan);
+      unlisten.push(() => {
+        w.off('exit', died);
+        w.off('exit', scan);
+      });
     }
     const actors = new ActorTable(o.runtime);
     const server = createServer();
@@ -149,11 +160,13 @@ export class Observer {
       });
     }).catch((err: unknown) => {
       watch.stop();
+      for (const u of unlisten) u();
       throw err;
     });
     const address = server.address();
     const observer = new Observer(server, host, typeof address === 'object' && address !== null ? address.port : port, sampler, actors, timeline, watch, sources);
     server.on('request', handler(observer.#data(), token, isLoopback(host)));
+    observer.#stops.push(...unlisten);
     observer.#run(intervalMs);
     return observer;
   }

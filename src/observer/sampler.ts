@@ -90,14 +90,18 @@ export class Sampler {
         index: i, info: null, inc: this.#dir === null ? 0 : Atomics.load(this.#dir, 1 + i), threadId: worker.threadId, beat: 0, beatAt: now,
         exited: worker.threadId < 0, reason: null, restarts: 0, elu: null, eluValue: null, prev: null, inPerSec: 0, outPerSec: 0, hist: [],
       };
-      worker.once('exit', () => {
-        s.exited = true;
-        s.eluValue = null;
-      });
       this.#scheds.push(s);
     }
     await Promise.all(this.#scheds.map((s) => this.#learn(s)));
     this.tick();
+  }
+
+  /** Scheduler `index`'s thread exited (its Worker's `'exit'`). */
+  exited(index: number): void {
+    const s = this.#scheds[index];
+    if (s === undefined) return;
+    s.exited = true;
+    s.eluValue = null;
   }
 
   async #learn(s: Sched): Promise<void> {
