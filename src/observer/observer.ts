@@ -187,9 +187,19 @@ export class Observer {
     }));
     this.#stops.push(onRosterWarning((code, message) => this.#timeline.add('warning', 'process', message, code)));
     this.#sampler.refresh();
+    this.#topics = this.#readTopics();
   }
 
   async #refresh(): Promise<void> {
+    try {
+      await this.#refreshOnce();
+    } catch (err) {
+      // The observer must never take the observed process down.
+      this.#timeline.add('warning', 'observer', `refresh failed: ${err instanceof Error ? err.message : String(err)}`, 'ROSTER_OBSERVER');
+    }
+  }
+
+  async #refreshOnce(): Promise<void> {
     if (this.#stopped) return;
     this.#sampler.refresh();
     this.#topics = this.#readTopics();
@@ -210,7 +220,9 @@ export class Observer {
     try {
       const rows = fn();
       if (!Array.isArray(rows)) return { rows: [], error: 'the provider did not return an array' };
-      return { rows: [...rows] };
+      // A copy through JSON: what is served is what was provided at this refresh, and a row JSON
+      // cannot carry (a bigint, a cycle) fails here, as the provider's error.
+      return { rows: JSON.parse(JSON.stringify(rows)) as T[] };
     } catch (err) {
       return { rows: [], error: `the provider failed: ${err instanceof Error ? err.message : String(err)}` };
     }

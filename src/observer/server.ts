@@ -75,7 +75,7 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
   };
   const common = { 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' };
 
-  return (req, res) => {
+  const serve = (req: IncomingMessage, res: ServerResponse): void => {
     for (const [k, v] of Object.entries(common)) res.setHeader(k, v);
     const method = req.method ?? 'GET';
     const head = method === 'HEAD';
@@ -132,7 +132,10 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
         return send(res, 200, data.timeline(since, limit), head);
       }
       case '/api/actors':
-        void data.actors(params).then((r) => ('error' in r ? send(res, 400, { error: r.error }, head) : send(res, 200, r.body, head)));
+        void data.actors(params).then(
+          (r) => ('error' in r ? send(res, 400, { error: r.error }, head) : send(res, 200, r.body, head)),
+          (err: unknown) => failed(res, err),
+        );
         return;
       case '/healthz': {
         if (bad([])) return;
@@ -150,6 +153,18 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
       }
       default:
         return send(res, 404, { error: `no such endpoint ${JSON.stringify(url.pathname)}`, endpoints: kEndpoints }, head);
+    }
+  };
+  // The observer must never take the observed process down: a failure answers 500.
+  const failed = (res: ServerResponse, err: unknown): void => {
+    if (res.headersSent) return void res.destroy();
+    send(res, 500, { error: `the observer failed: ${err instanceof Error ? err.message : String(err)}` }, false);
+  };
+  return (req, res) => {
+    try {
+      serve(req, res);
+    } catch (err) {
+      failed(res, err);
     }
   };
 }

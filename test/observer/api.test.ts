@@ -176,6 +176,28 @@ describe('bad requests', () => {
   });
 });
 
+describe('providers', () => {
+  test('no provider: rows null; a provider that throws or returns what JSON cannot carry: its error, and the observer serves on', async () => {
+    const o = await Observer.start({
+      registries: [names],
+      sources: { supervisors: () => { throw new Error('boom'); }, topics: () => [{ topic: 't', subscribers: 1, publishes: 10n as unknown as number }] },
+    });
+    const plain = await Observer.start({ registries: [names] });
+    try {
+      const at = (b: Observer, p: string): Promise<unknown> => fetch(new URL(p, b.url)).then((r) => r.json());
+      expect(await at(o, '/api/supervisors')).toEqual({ rows: [], error: 'the provider failed: boom' });
+      expect(await at(o, '/api/topics')).toMatchObject({ rows: [], error: expect.stringMatching(/the provider failed/) as unknown });
+      expect(await at(plain, '/api/supervisors')).toEqual({ rows: null });
+      expect(await at(plain, '/api/topics')).toEqual({ rows: null });
+      expect(await at(plain, '/api/schedulers')).toEqual([]);
+      expect(await at(plain, '/healthz')).toEqual({ status: 'ok', reasons: [] });
+    } finally {
+      await o.stop();
+      await plain.stop();
+    }
+  });
+});
+
 describe('binding and token', () => {
   test('another address than loopback without a token throws InvalidOptionError', async () => {
     for (const host of ['0.0.0.0', '::', '192.168.1.10']) {
