@@ -94,6 +94,9 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
       return send(res, 403, { error: 'the Host header must name a loopback address (127.0.0.1, localhost or [::1])' }, head);
     }
     const params = url.searchParams;
+    // The page's script is static (it is in the package) and carries no data: served without the
+    // token, which a <script> request could not carry.
+    if (url.pathname === '/page.js') return sendText(res, 'text/javascript; charset=utf-8', kPageJs, head);
     if (!authorized(req, params)) {
       return send(res, 401, { error: 'a token is required: Authorization: Bearer <token>, or ?token=<token>' }, head, { 'www-authenticate': 'Bearer' });
     }
@@ -109,8 +112,6 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
         return sendText(res, 'text/html; charset=utf-8', kPageHtml, head, {
           'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; frame-ancestors 'none'",
         });
-      case '/page.js':
-        return sendText(res, 'text/javascript; charset=utf-8', kPageJs, head);
       case '/api/schedulers':
         if (bad([])) return;
         return send(res, 200, data.schedulers(), head);

@@ -140,3 +140,22 @@ test('killing a scheduler shows its death and sweep within two refreshes', async
   await page.waitForFunction((n) => document.querySelector<HTMLElement>('#registries [data-registry="rooms"]')?.dataset.count === String(n), { timeout: kWaitMs }, names.count());
   expect(names.count()).toBe(4);
 });
+
+test('with a token, the page opened as /?token= passes it on to its event stream', async () => {
+  const token = 'observer-test-token-0123456789';
+  const o = await Observer.start({ registries: [names], token, intervalMs: kIntervalMs });
+  try {
+    const p = await browser.newPage();
+    try {
+      const denied = await p.goto(o.url, { waitUntil: 'domcontentloaded' });
+      expect(denied?.status()).toBe(401);
+      await p.goto(`${o.url}?token=${token}`, { waitUntil: 'domcontentloaded' });
+      await p.waitForFunction(() => Number(document.body.dataset.updates ?? 0) >= 1, { timeout: kWaitMs });
+      expect(await p.$eval('#registries [data-registry="rooms"]', (d) => (d as HTMLElement).dataset.count)).toBe(String(names.count()));
+    } finally {
+      await p.close();
+    }
+  } finally {
+    await o.stop();
+  }
+});
