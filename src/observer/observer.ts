@@ -32,6 +32,8 @@ import type { ObserverOptions, ObserverSources, SupervisorRow, TopicRow, TopicRo
 /** Actor rows sent with each event-stream snapshot (the deepest mailboxes first); the API serves all. */
 const kStreamActors = 2000;
 const kTickMs = 100;
+/** Bytes an event-stream client may have waiting before it skips refreshes. */
+const kMaxBuffered = 4 << 20;
 
 /** True for addresses that only this machine can reach. */
 export function isLoopback(host: string): boolean {
@@ -212,7 +214,8 @@ export class Observer {
     }
     if (this.#stopped || this.#clients.size === 0) return;
     const text = `event: snapshot\ndata: ${JSON.stringify(this.snapshot())}\n\n`;
-    for (const c of this.#clients) c.write(text);
+    // A client that does not keep up skips refreshes rather than have them pile up here.
+    for (const c of this.#clients) if (c.writableLength < kMaxBuffered) c.write(text);
   }
 
   #section<T>(fn: (() => readonly T[]) | undefined): Section<T> {
@@ -232,8 +235,10 @@ export class Observer {
     const s = this.#section<TopicRow>(this.#sources.topics);
     if (s.rows === null) return { rows: null };
     const now = Date.now();
+    const prevs = new Map(this.#topicPrev);
+    this.#topicPrev.clear(); // topics gone from the provider are forgotten
     const rows = s.rows.map((t) => {
-      const prev = this.#topicPrev.get(t.topic);
+      const prev = prevs.get(t.topic);
       this.#topicPrev.set(t.topic, { at: now, publishes: t.publishes });
       const rate = prev === undefined || now <= prev.at ? null : Math.max(0, t.publishes - prev.publishes) / ((now - prev.at) / 1000);
       return { ...t, publishesPerSec: rate };
