@@ -319,15 +319,19 @@ export class Scheduler implements Host, ActorHost {
     const route = (env: Envelope): void => this.caller.route(env);
     // A ref'd handle: a scheduler parked on its doorbell must not let its thread exit.
     const keep = setInterval(() => undefined, 1 << 30);
-    // While batches stay full the depths are not published at batch ends: publish them every 100 ms.
+    // While batches stay full the depths are not published at batch ends, and mailboxes drained by
+    // async handlers change without a batch: publish every 100 ms then (not while idle and empty).
+    let full = false;
     const depths = setInterval(() => {
-      if (performance.now() - this.#published >= 100) this.#publishDepth();
+      if ((full || Atomics.load(this.#stats, kSDepth) !== 0) && performance.now() - this.#published >= 100) this.#publishDepth();
+      full = false;
     }, 100);
     depths.unref();
     try {
       while (!this.#stopped) {
         const n = mailroom.drain(kBatch, route);
         if (n === kBatch) {
+          full = true;
           await new Promise<void>((r) => setImmediate(r));
           continue;
         }
