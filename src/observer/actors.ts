@@ -1,7 +1,7 @@
 /**
  * The actors table: fetched from each scheduler's control plane (`SchedulerControl.listActors()`), a
- * message to the scheduler thread's own system port, never to an actor: actors receive nothing because
- * someone watches. A listing builds one row per actor in the scheduler thread, so the observer lists at
+ * comlink message on the scheduler thread's control port answered by the scheduler itself, never by
+ * an actor: actors receive nothing because someone watches. A listing builds one row per actor in the scheduler thread, so the observer lists at
  * most once per refresh, and only while someone looks (an open page, or an `/api/actors` request).
  * A scheduler that does not answer within a second (stalled) keeps its previous rows.
  *
