@@ -155,6 +155,9 @@ describe('bad requests', () => {
         expect(r.headers.get('allow')).toBe('GET, HEAD');
       }
     }
+    const head = await fetch(new URL('/api/schedulers', obs.url), { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
     expect(names.count()).toBe(before.count);
     expect(names.whereis('holder')).toBe(holder);
     expect(rt.stats().map((s) => s.actors)).toEqual(before.stats);
