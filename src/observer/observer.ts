@@ -23,6 +23,7 @@ import { Domain } from '../domain/domain.js';
 import { InvalidOptionError, describe } from '../errors.js';
 import { Registry } from '../registry/registry.js';
 import { Runtime } from '../runtime/runtime.js';
+import { activeLedger } from '../runtime/supervisor-ledger.js';
 import { ActorTable, parseActorQuery, queryActors } from './actors.js';
 import { Sampler } from './sampler.js';
 import { handler } from './server.js';
@@ -120,8 +121,10 @@ export class Observer {
     if (!Array.isArray(given) || !given.every((r) => r instanceof Registry)) {
       throw new InvalidOptionError(`expected options.registries to be an array of registries, got: ${describe(given)}`);
     }
-    const sources = o.sources ?? {};
-    if (typeof sources !== 'object' || sources === null) throw new InvalidOptionError(`expected options.sources to be an object, got: ${describe(sources)}`);
+    if (o.sources !== undefined && (typeof o.sources !== 'object' || o.sources === null)) throw new InvalidOptionError(`expected options.sources to be an object, got: ${describe(o.sources)}`);
+    // Given the runtime and no supervisors source: the runtime's own supervisors (its ledger lives in this thread).
+    const ledger = activeLedger();
+    const sources: ObserverSources = { ...(ledger !== undefined && o.runtime !== undefined ? { supervisors: () => ledger.rows() } : {}), ...(o.sources ?? {}) };
     for (const k of ['supervisors', 'topics'] as const) {
       if (sources[k] !== undefined && typeof sources[k] !== 'function') throw new InvalidOptionError(`expected options.sources.${k} to be a function, got: ${describe(sources[k])}`);
     }

@@ -78,6 +78,7 @@ export class Ledger extends EventEmitter {
 
   constructor(caller: Caller) {
     super();
+    this.setMaxListeners(0); // one listener per DynamicSupervisor.on: as many as there are supervisors
     this.#caller = caller;
     caller.onSystem(kLedger, (env) => {
       for (const r of env.body as LedgerReport[]) this.#on(r);
@@ -131,6 +132,28 @@ export class Ledger extends EventEmitter {
   /** Every supervisor's counters. */
   all(): SupervisorStats[] {
     return [...this.#stats.values()].map((c) => ({ ...c }));
+  }
+
+  /**
+   * One row per supervisor for the observer: its counters, and the restarts left to the child nearest
+   * to its intensity limit (intensity counts per child). Walks every live child: O(children).
+   */
+  rows(): Array<{ name: string; strategy: string; children: number; restarts: number; gaveUp: number; intensityLeft: number; maxRestarts: number; periodMs: number }> {
+    const now = Date.now();
+    const left = new Map<string, { left: number; max: number; period: number }>();
+    for (const { req } of this.#children.values()) {
+      const recent = (req.restarts ?? []).filter((t) => now - t < req.maxSeconds * 1000).length;
+      const cur = left.get(req.sup);
+      const l = req.maxRestarts - recent;
+      if (cur === undefined || l < cur.left) left.set(req.sup, { left: l, max: req.maxRestarts, period: req.maxSeconds * 1000 });
+    }
+    return [...this.#stats.values()].map((c) => {
+      const l = left.get(c.name);
+      return {
+        name: c.name, strategy: 'one_for_one', children: c.children, restarts: c.restarts, gaveUp: c.gaveUp,
+        intensityLeft: l?.left ?? l?.max ?? 0, maxRestarts: l?.max ?? 0, periodMs: l?.period ?? 0,
+      };
+    });
   }
 
   /** Children being restarted after a scheduler died. */
