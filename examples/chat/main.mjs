@@ -1,0 +1,103 @@
+// The chat service, from the command line: `npm start` (after `npm run build`), or
+//
+//   node examples/chat/main.mjs [--schedulers N] [--users N] [--rooms N] [--seconds S] [--no-kill] [--seed X] [--observe] [--json]
+//
+// Prints a progress line while it runs, then a table of figures and the verdict of the consistency
+// check; exits 1 if the check failed, 2 on a bad flag.
+import { parseArgs } from 'node:util';
+import * as roster from 'roster-threads';
+import { defaults, runChat } from './service.mjs';
+
+const usage = 'usage: npm start -- [--schedulers N] [--users N] [--rooms N] [--seconds S] [--kill | --no-kill] [--seed X] [--observe] [--json]';
+
+function parse(argv) {
+  const { values } = parseArgs({
+    args: argv.filter((a) => a !== '--no-kill'),
+    options: {
+      schedulers: { type: 'string' }, users: { type: 'string' }, rooms: { type: 'string' }, seconds: { type: 'string' },
+      seed: { type: 'string' }, kill: { type: 'boolean' }, observe: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const num = (name, integer) => {
+    const raw = values[name];
+    if (raw === undefined) return defaults[name];
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) throw new Error(`--${name} expects a ${integer ? 'positive integer' : 'number > 0'}, got '${raw}'`);
+    return n;
+  };
+  return {
+    help: values.help === true, observe: values.observe === true, json: values.json === true,
+    options: {
+      schedulers: num('schedulers', true), users: num('users', true), rooms: num('rooms', true), seconds: num('seconds', false),
+      seed: values.seed === undefined ? defaults.seed : Number.parseInt(values.seed, 10) | 0,
+      kill: !argv.includes('--no-kill'),
+    },
+  };
+}
+
+/** The observer (a web view of the runtime) is optional: started when the package has one. */
+async function observe() {
+  if (typeof roster.Observer?.start !== 'function') {
+    console.log('observer: not available in this build of roster-threads');
+    return null;
+  }
+  const observer = await roster.Observer.start();
+  console.log(`observer: ${observer.url}`);
+  return observer;
+}
+
+const fmt = (n) => Math.round(n).toLocaleString('en-US');
+
+function table(r) {
+  const rows = [
+    ['posts/s', fmt(r.postsPerSec)],
+    ['deliveries/s', fmt(r.deliveriesPerSec)],
+    ['call latency p50', `${fmt(r.callP50Us)} µs`],
+    ['call latency p99', `${fmt(r.callP99Us)} µs   (${fmt(r.calls)} calls: posts, history reads, joins)`],
+  ];
+  const failed = Object.entries(r.failedCalls);
+  if (failed.length > 0) rows.push(['failed calls', failed.map(([code, n]) => `${fmt(n)} ${code}`).join(', ')]);
+  r.actorsPerScheduler.forEach((a, i) => {
+    const note = r.killed?.index === i ? '   (the replacement of the killed one)' : '';
+    rows.push([i === 0 ? 'actors per scheduler' : '', `#${i}: ${fmt(a.actors)}  (${fmt(a.users)} users, ${fmt(a.rooms)} rooms)${note}`]);
+  });
+  const { users, rooms } = r.supervisors;
+  rows.push(['restarts', `${fmt(r.restarts)}   (users ${fmt(users.restarts)}, rooms ${fmt(rooms.restarts)}; gave up on ${fmt(users.gaveUp + rooms.gaveUp)})`]);
+  if (r.killed === null) rows.push(['recovery', 'no scheduler killed (--no-kill)']);
+  else {
+    const ms = r.recoveryMs === null ? 'never' : `${r.recoveryMs.toFixed(1)} ms`;
+    rows.push(['recovery', `${ms}   (scheduler #${r.killed.index} killed at ${(r.killed.atMs / 1000).toFixed(1)} s with ${fmt(r.killed.actors)} actors; ${fmt(r.killed.children ?? 0)} children restarted elsewhere)`]);
+  }
+  const w = Math.max(...rows.map(([k]) => k.length));
+  return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
+}
+
+function verdict(r) {
+  const c = r.checked;
+  if (r.consistent) {
+    return `consistency: OK  (${fmt(r.roomsAlive)} rooms, ${fmt(c.acks)} acknowledged posts found in their rooms' histories; ${fmt(c.users)} users ` +
+      `received all ${fmt(c.owed)} deliveries owed to them exactly once, in order; ${fmt(c.held)} names = ${fmt(c.named)} live named actors, ${fmt(c.subscriptions)} subscriptions)`;
+  }
+  return `consistency: FAILED, ${r.problems.length} problem(s):\n${r.problems.map((p) => `  - ${p}`).join('\n')}`;
+}
+
+let args;
+try {
+  args = parse(process.argv.slice(2));
+} catch (err) {
+  console.error(`chat: ${err.message}\n${usage}`);
+  process.exit(2);
+}
+if (args.help) {
+  console.log(usage);
+  process.exit(0);
+}
+const o = args.options;
+let observer = null;
+if (args.observe) observer = await observe();
+if (!args.json) console.log(`chat service: ${o.schedulers} schedulers, ${fmt(o.users)} users, ${fmt(o.rooms)} rooms, ${o.seconds} s, seed ${o.seed}${o.kill ? ', one scheduler killed midway' : ''}`);
+const results = await runChat({ ...o, quiet: args.json });
+await observer?.stop?.();
+if (args.json) console.log(JSON.stringify(results));
+else console.log(`\n${table(results)}\n\n${verdict(results)}`);
+process.exitCode = results.consistent ? 0 : 1;
