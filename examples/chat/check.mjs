@@ -67,7 +67,7 @@ export function checkPosts(audits, reports, problems) {
         continue;
       }
       figures.streams++;
-      if (s.anomalies.length > 0) problems.add(`${who}: out of order or duplicated: ${s.anomalies.join(', ')}`);
+      if (s.anomalies.length > 0) problems.add(`${who}: a gap, a duplicate or a reordering: ${s.anomalies.join(', ')}`);
       else if (s.count !== s.last - s.first + 1) problems.add(`${who}: ${s.count} deliveries for seqs ${s.first}..${s.last}`);
       else if (s.first > owedFrom) problems.add(`${who}: missed posts ${owedFrom}..${s.first - 1}`);
       else if (s.last !== audit.seq) problems.add(`${who}: received up to ${s.last} only`);

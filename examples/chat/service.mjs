@@ -66,13 +66,8 @@ function within(promise, ms, what) {
  * of every meter that ever ran, so a scheduler's death loses at most one interval of its counts.
  */
 class Meters {
-  #runtime;
   #live = new Map(); // scheduler index → { pid, last }
   #retired = { posts: 0, deliveries: 0, calls: 0, failed: 0 };
-
-  constructor(runtime) {
-    this.#runtime = runtime;
-  }
 
   async start(index) {
     const pid = await spawn(kMeter, null, { scheduler: index });
@@ -175,7 +170,7 @@ async function drive(runtime, names, bus, o) {
   const tty = !o.quiet && process.stdout.isTTY === true;
   const users = new DynamicSupervisor('users');
   const rooms = new DynamicSupervisor('rooms');
-  const meters = new Meters(runtime);
+  const meters = new Meters();
   let t0 = performance.now();
   const deaths = new Deaths(runtime, meters, () => performance.now() - t0);
   for (let i = 0; i < o.schedulers; i++) await meters.start(i);
