@@ -62,11 +62,19 @@ function table(r) {
     rows.push([i === 0 ? 'actors per scheduler' : '', `#${i}: ${fmt(a.actors)}  (${fmt(a.users)} users, ${fmt(a.rooms)} rooms)${note}`]);
   });
   const { users, rooms } = r.supervisors;
-  rows.push(['restarts', `${fmt(r.restarts)}   (users ${fmt(users.restarts)}, rooms ${fmt(rooms.restarts)}; gave up on ${fmt(users.gaveUp + rooms.gaveUp)})`]);
+  // A room whose scheduler died may be started again by a user's get-or-start before its supervisor
+  // restarts it: then it counts as a start, and the supervisor's restart as an exit (the name was taken).
+  const again = Math.max(0, rooms.started - r.roomsAlive);
+  rows.push(['restarts', `${fmt(r.restarts)}   (users ${fmt(users.restarts)}, rooms ${fmt(rooms.restarts)}` +
+    `${again > 0 ? `, and ${fmt(again)} rooms started again by a get-or-start that came first` : ''}; gave up on ${fmt(users.gaveUp + rooms.gaveUp)})`]);
   if (r.killed === null) rows.push(['recovery', 'no scheduler killed (--no-kill)']);
   else {
     const ms = r.recoveryMs === null ? 'never' : `${r.recoveryMs.toFixed(1)} ms`;
     rows.push(['recovery', `${ms}   (scheduler #${r.killed.index} killed at ${(r.killed.atMs / 1000).toFixed(1)} s with ${fmt(r.killed.actors)} actors; ${fmt(r.killed.children ?? 0)} children restarted elsewhere)`]);
+  }
+  const others = r.deaths.filter((d) => r.killed === null || d.index !== r.killed.index || d.reason !== 'terminated');
+  for (const d of others) {
+    rows.push(['also died', `scheduler #${d.index} at ${(d.atMs / 1000).toFixed(1)} s: ${d.reason}${d.reason === 'stalled' ? ' (its event loop was blocked past the coordinator\'s stallMs)' : ''}; recovered in ${d.recoveredMs === null ? '—' : `${d.recoveredMs.toFixed(1)} ms`}`]);
   }
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');

@@ -1,5 +1,6 @@
 // A chat user: one actor per user, a child of the 'users' supervisor. At init it subscribes to its
-// rooms' topics on the event bus, then joins each room by `call` (the room is started on demand). Once
+// rooms' topics on the event bus; then (first thing after init) joins each room by `call`, which starts
+// the room on demand. Once
 // the traffic is on (the registry's metadata says so, and a `go` arrives on the bus's `control` topic)
 // it drives itself: a timer sends it a `tick`, and each tick posts to one of its rooms or reads a
 // room's history, both by `call`, from its own seeded PRNG. A user restarted after its scheduler died
@@ -70,6 +71,20 @@ async function tick(state) {
   }
 }
 
+/** Joins every room (started on demand); a room that fails 5 times is left out of the check. */
+function join(state) {
+  return Promise.all(state.rooms.map(async (room, i) => {
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        state.joins.set(room, await timed(state, state.targets[i], { join: state.id }));
+        return;
+      } catch {
+        // its scheduler died meanwhile, say: again
+      }
+    }
+  }));
+}
+
 /** A post from the bus, recorded in its (room, room pid) stream. */
 function receive(state, m) {
   counters.deliveries++;
@@ -93,7 +108,7 @@ function drained(state, want) {
 }
 
 export const User = behaviour({
-  async init({ id, rooms: mine, seed, thinkMs, postShare }) {
+  init({ id, rooms: mine, seed, thinkMs, postShare }) {
     const names = Runtime.registry('names');
     const bus = new EventBus(Runtime.registry('bus'));
     const state = {
@@ -104,16 +119,7 @@ export const User = behaviour({
     bus.subscribe('control');
     // Subscribe first, then join: every post the room makes after answering the join reaches us.
     for (const room of mine) bus.subscribe(topicOf(room));
-    await Promise.all(mine.map(async (room, i) => {
-      for (let attempt = 1; ; attempt++) {
-        try {
-          state.joins.set(room, await timed(state, state.targets[i], { join: id }));
-          return;
-        } catch (err) {
-          if (attempt === 5) throw err; // init fails, and the supervisor starts us again
-        }
-      }
-    }));
+    send(state.pid, 'join'); // joins after init, as a GenServer's handle_continue: a restart is quick
     if (names.meta('traffic').value === 'on') schedule(state);
     return state;
   },
@@ -128,6 +134,7 @@ export const User = behaviour({
         return state;
       });
     }
+    if (msg === 'join') return join(state).then(() => state);
     if (msg === 'go') {
       if (!state.ticking && !state.stopping) schedule(state);
       return state;
