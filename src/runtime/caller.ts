@@ -26,9 +26,14 @@ import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js'
 
 const kWatchMs = 20;
 const kPumpBatch = 512;
-/** Same-thread messages handled per microtask turn, and turns in a row before yielding to the event loop. */
+/**
+ * Same-thread messages handled per microtask turn, and turns in a row before yielding to the event
+ * loop; a run of turns also yields once it has taken kLocalBudgetMs (messages that start actors or
+ * run long handlers make turns heavy: the budget keeps timers and heartbeats on time).
+ */
 const kLocalBatch = 256;
 const kLocalTurns = 16;
+const kLocalBudgetMs = 4;
 
 interface Pending {
   readonly resolve: (v: unknown) => void;
@@ -127,9 +132,12 @@ export class Caller {
     return true;
   }
 
+  #localSince = 0;
+
   #scheduleLocal(): void {
     this.#localScheduled = true;
-    if (this.#localTurns < kLocalTurns) queueMicrotask(this.#flushLocal);
+    if (this.#localTurns === 0) this.#localSince = performance.now();
+    if (this.#localTurns < kLocalTurns && performance.now() - this.#localSince < kLocalBudgetMs) queueMicrotask(this.#flushLocal);
     else {
       setImmediate(() => {
         this.#localTurns = 0;

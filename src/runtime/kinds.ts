@@ -14,7 +14,7 @@
  * | START_CHILD | 0 | caller | call ref | `ChildRequest` (supervisor-partition.ts) |
  * | AWAIT_STARTED | 0 | caller | call ref | `{ pid }`: replies once that actor's `init` settled |
  * | TERMINATE_CHILD | 0 | caller | call ref | `{ pid }` |
- * | LEDGER | 0 (the runtime's thread) | a scheduler | 0 | a `LedgerReport` (supervisor-ledger.ts) |
+ * | LEDGER | 0 (the runtime's thread) | a scheduler | 0 | `LedgerReport[]` (supervisor-partition.ts) |
  * | PUBLISH | 0 | publisher | 0 | `{ r: registry id, t: topic, m: message }` (bus.ts) |
  *
  * @module

@@ -6,7 +6,7 @@
  *
  * Shared counters (`statsBuffer`, read by any thread without messaging): actors hosted, messages
  * handled, dropped (full mailboxes), expired (calls whose deadline passed before they ran), spawns and
- * exits, and the total mailbox depth at the end of the last batch.
+ * exits, and the total mailbox depth (recomputed at most every 100 ms while idle).
  *
  * @module
  */
@@ -62,6 +62,11 @@ const kSExited = 5;
 const kSDepth = 6;
 const kStatsWords = 8;
 const kBatch = 256;
+const kChunk = 32;
+/** How often the total mailbox depth is recomputed (ms). */
+const kDepthMs = 100;
+/** Longest synchronous slice of a batch, or of `stop()` (ms). */
+const kSliceMs = 4;
 /** Default mailbox bound per actor. */
 export const kDefaultMailboxLimit = 100_000;
 
@@ -288,16 +293,27 @@ export class Scheduler implements Host, ActorHost {
     const route = (env: Envelope): void => this.caller.route(env);
     // A ref'd handle: a scheduler parked on its doorbell must not let its thread exit.
     const keep = setInterval(() => undefined, 1 << 30);
+    let depthAt = 0;
     try {
       while (!this.#stopped) {
-        const n = mailroom.drain(kBatch, route);
-        if (n === kBatch) {
+        // A batch ends at kBatch messages or after kSliceMs, whichever comes first: messages that
+        // start actors are heavy, and the loop must come round to its timers (heartbeats) often.
+        const since = performance.now();
+        let n = 0;
+        for (let got = kChunk; got === kChunk && n < kBatch && performance.now() - since < kSliceMs; n += got) {
+          got = mailroom.drain(kChunk, route);
+        }
+        if (n >= kBatch || performance.now() - since >= kSliceMs) {
           await new Promise<void>((r) => setImmediate(r));
           continue;
         }
-        let depth = 0;
-        for (const a of this.actors.values()) depth += a.depth;
-        Atomics.store(this.#stats, kSDepth, depth);
+        // The total depth walks every actor: at most every kDepthMs, not on every idle turn.
+        if (since - depthAt >= kDepthMs) {
+          depthAt = since;
+          let depth = 0;
+          for (const a of this.actors.values()) depth += a.depth;
+          Atomics.store(this.#stats, kSDepth, depth);
+        }
         if (n === 0) await mailroom.waitForMail();
         else await new Promise<void>((r) => setImmediate(r));
       }
@@ -309,7 +325,18 @@ export class Scheduler implements Host, ActorHost {
   /** Stops every actor with `reason` and ends `run()`. */
   async stop(reason = 'shutdown'): Promise<void> {
     this.#stopped = true;
-    await Promise.all([...this.actors.values()].map((a) => a.exit(reason)));
+    // In slices of a few ms, yielding between them: a scheduler with many actors keeps beating while
+    // it stops them (an exit without `terminate` runs to its end synchronously).
+    const exits: Array<Promise<void>> = [];
+    let since = performance.now();
+    for (const a of [...this.actors.values()]) {
+      exits.push(a.exit(reason));
+      if (performance.now() - since > kSliceMs) {
+        await new Promise<void>((r) => setImmediate(r));
+        since = performance.now();
+      }
+    }
+    await Promise.all(exits);
     this.caller.mailroom.wake();
   }
 

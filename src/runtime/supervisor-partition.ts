@@ -51,6 +51,9 @@ export class SupervisorPartition {
   readonly #idle = new Set<Child>();
   #idleTimer: NodeJS.Timeout | undefined;
   #idleTick = 1000;
+  /** Reports not sent yet, and what waits for them to be sent (one message per turn of the event loop). */
+  #batch: LedgerReport[] = [];
+  #sent: Array<() => void> = [];
 
   /** Installs the partition in scheduler `s`; `ledgerInc` is the runtime thread's incarnation. */
   constructor(s: Scheduler, ledgerInc: number) {
@@ -71,10 +74,24 @@ export class SupervisorPartition {
     return makePid(this.#s.domain.inc, 0);
   }
 
-  #report(r: LedgerReport): void {
-    if (pidInc(this.#ledger) === 0) return;
-    this.#s.caller.post(this.#ledger, kLedger, r, this.#self());
+  /**
+   * Queues a report; the queue goes to the ledger as one message at the next turn of the event loop
+   * (a burst of starts costs the runtime's thread one wake-up, not one per child). Resolves once sent.
+   */
+  #report(r: LedgerReport): Promise<void> {
+    if (pidInc(this.#ledger) === 0) return Promise.resolve();
+    if (this.#batch.push(r) === 1) setImmediate(this.#flush);
+    return new Promise((resolve) => this.#sent.push(resolve));
   }
+
+  readonly #flush = (): void => {
+    const batch = this.#batch;
+    const sent = this.#sent;
+    this.#batch = [];
+    this.#sent = [];
+    this.#s.caller.post(this.#ledger, kLedger, batch, this.#self());
+    for (const f of sent) f();
+  };
 
   #onStart(env: Envelope): void {
     const from = { pid: env.from, ref: env.ref };
@@ -108,7 +125,7 @@ export class SupervisorPartition {
     if (req.idleMs !== undefined) this.#watchIdle(child);
     // ORDER: reported before the caller hears of the pid: once anyone knows the child, so does the
     // ledger (the report is in shared memory, and survives this thread's death).
-    this.#report({ op: 'up', req: child.req, pid, restartOf, reason });
+    await this.#report({ op: 'up', req: child.req, pid, restartOf, reason });
     return pid;
   }
 
@@ -156,13 +173,13 @@ export class SupervisorPartition {
   #decide(child: Child, reason: string): void {
     const { req } = child;
     if (child.terminating || this.#s.stopping || !restarts(req.restart, reason)) {
-      this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason });
+      void this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason });
       return;
     }
     const now = Date.now();
     const recent = child.restarts.filter((t) => now - t < req.maxSeconds * 1000);
     if (recent.length >= req.maxRestarts) {
-      this.#report({ op: 'gaveUp', sup: req.sup, id: req.id, pid: child.pid, reason });
+      void this.#report({ op: 'gaveUp', sup: req.sup, id: req.id, pid: child.pid, reason });
       return;
     }
     recent.push(now);
@@ -170,13 +187,13 @@ export class SupervisorPartition {
     // A restart waits for the next turn of the event loop: a crash loop cannot starve the scheduler.
     setImmediate(() => {
       if (this.#s.stopping) {
-        this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason });
+        void this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason });
         return;
       }
       this.start(again, child.pid, reason).catch((err: unknown) => {
         if (err instanceof AlreadyStartedError) {
           // Someone else started the name meanwhile (a get-or-start): that actor is the one now.
-          this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason: 'already_started' });
+          void this.#report({ op: 'gone', sup: req.sup, id: req.id, pid: child.pid, reason: 'already_started' });
         } else {
           // A failing init is one more crash, counted against the intensity.
           const r = err instanceof SpawnError ? err.reason : String(err);
