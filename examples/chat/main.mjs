@@ -74,7 +74,8 @@ function table(r) {
   }
   const others = r.deaths.filter((d) => r.killed === null || d.index !== r.killed.index || d.reason !== 'terminated');
   for (const d of others) {
-    rows.push(['also died', `scheduler #${d.index} at ${(d.atMs / 1000).toFixed(1)} s: ${d.reason}${d.reason === 'stalled' ? ' (its event loop was blocked past the coordinator\'s stallMs)' : ''}; recovered in ${d.recoveredMs === null ? '—' : `${d.recoveredMs.toFixed(1)} ms`}`]);
+    const when = d.atMs < 0 ? 'while the users started' : `at ${(d.atMs / 1000).toFixed(1)} s`;
+    rows.push(['also died', `scheduler #${d.index} ${when}: ${d.reason}${d.reason === 'stalled' ? ' (its event loop was blocked past the coordinator\'s stallMs)' : ''}; recovered in ${d.recoveredMs === null ? '—' : `${d.recoveredMs.toFixed(1)} ms`}`]);
   }
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');

@@ -7,7 +7,7 @@
 import { availableParallelism } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DynamicSupervisor, EventBus, Registry, Runtime, call, ref, spawn, via } from 'roster-threads';
+import { DynamicSupervisor, Registry, Runtime, call, ref, send, spawn, via } from 'roster-threads';
 import { Problems, checkPosts, checkRegistries } from './check.mjs';
 import { merge, newHistogram, quantile, samples } from './histogram.mjs';
 import { prng, roomsOf } from './traffic.mjs';
@@ -110,6 +110,7 @@ class Deaths {
   list = [];
   #pending = new Map(); // index → death
   #waiters = new Set();
+  #watchers = new Set();
 
   constructor(runtime, meters, clock) {
     runtime.on((e) => {
@@ -117,6 +118,7 @@ class Deaths {
         const d = { index: e.index, reason: e.reason, atMs: clock(), children: e.children, recoveredMs: null, upMs: null };
         this.list.push(d);
         this.#pending.set(e.index, d);
+        for (const w of this.#watchers) w(d);
         return;
       }
       const d = this.#pending.get(e.index);
@@ -130,6 +132,18 @@ class Deaths {
         this.#pending.delete(e.index);
         if (this.#pending.size === 0) for (const w of this.#waiters) w();
       }
+    });
+  }
+
+  /** The next death of scheduler `index`, once the runtime reports it. */
+  next(index) {
+    return new Promise((resolve) => {
+      const w = (d) => {
+        if (d.index !== index) return;
+        this.#watchers.delete(w);
+        resolve(d);
+      };
+      this.#watchers.add(w);
     });
   }
 
@@ -172,7 +186,7 @@ async function drive(runtime, names, bus, o) {
   const rooms = new DynamicSupervisor('rooms');
   const meters = new Meters();
   let t0 = performance.now();
-  const deaths = new Deaths(runtime, meters, () => performance.now() - t0);
+  const deaths = new Deaths(runtime, meters, () => performance.now());
   for (let i = 0; i < o.schedulers; i++) await meters.start(i);
 
   // Users start (and join their rooms, which start on demand) at most 128 at a time. get-or-start is
@@ -192,9 +206,9 @@ async function drive(runtime, names, bus, o) {
   say(`started ${fmt(o.users)} users in ${fmt(performance.now() - t0)} ms (rooms start on demand as they join)\n`);
 
   // Traffic: on for users restarted from now on (they read the registry's metadata at init), and for
-  // everyone now by a message on the bus. Midway, one scheduler thread is killed.
+  // everyone now by a `go`. Midway, one scheduler thread is killed.
   names.putMeta('traffic', 'on');
-  new EventBus(bus).publish('control', 'go');
+  for (let id = 0; id < o.users; id++) send(via(names, `user:${id}`), 'go');
   t0 = performance.now();
   const base = await meters.read();
   let prev = { at: t0, ...base };
@@ -207,9 +221,9 @@ async function drive(runtime, names, bus, o) {
     if (kill === null && now >= killAt) {
       const index = Math.floor(prng(o.seed ^ 0x4b111)() * o.schedulers);
       kill = { index, atMs: now - t0, actors: runtime.stats()[index]?.actors ?? 0, death: null };
-      const n = deaths.list.length;
+      const death = deaths.next(index);
       await runtime.worker(index).terminate();
-      kill.death = deaths.list.slice(n).find((d) => d.index === index) ?? null;
+      kill.death = await within(death, 10_000, `the death of scheduler ${index}`);
       say(`${tty ? '\n' : ''}killed scheduler ${index} at ${((now - t0) / 1000).toFixed(1)} s (${fmt(kill.actors)} actors on it)\n`);
     }
     if (now - prev.at < 500 && now - t0 < o.seconds * 1000) continue;
@@ -265,7 +279,8 @@ async function drive(runtime, names, bus, o) {
     restarts: sup.users.restarts + sup.rooms.restarts,
     recoveryMs: kill?.death?.recoveredMs ?? null,
     killed: kill === null ? null : { index: kill.index, atMs: kill.atMs, actors: kill.actors, children: kill.death?.children ?? null },
-    deaths: deaths.list.map(({ index, reason, atMs, children, recoveredMs }) => ({ index, reason, atMs, children, recoveredMs })),
+    // atMs: since the traffic started (negative: while the users started).
+    deaths: deaths.list.map(({ index, reason, atMs, children, recoveredMs }) => ({ index, reason, atMs: atMs - t0, children, recoveredMs })),
     supervisors: sup,
     actorsPerScheduler: v.rows.map((list) => ({
       actors: list.length, users: list.filter((a) => a.behaviour === 'User').length, rooms: list.filter((a) => a.behaviour === 'Room').length,

@@ -116,7 +116,6 @@ export const User = behaviour({
       lastMs: 0, ticking: false, stopping: false, posted: 0, received: 0, joins: new Map(), streams: new Map(), acks: new Map(),
       hist: newHistogram(), errors: {}, pending: null,
     };
-    bus.subscribe('control');
     // Subscribe first, then join: every post the room makes after answering the join reaches us.
     for (const room of mine) bus.subscribe(topicOf(room));
     send(state.pid, 'join'); // joins after init, as a GenServer's handle_continue: a restart is quick
