@@ -36,14 +36,14 @@ function parse(argv) {
 }
 
 /** The observer (a web view of the runtime) is optional: started when the package has one. */
-async function observe() {
+async function observe({ runtime, registries }) {
   if (typeof roster.Observer?.start !== 'function') {
     console.log('observer: not available in this build of roster-threads');
     return null;
   }
-  const observer = await roster.Observer.start();
+  const observer = await roster.Observer.start({ runtime, registries });
   console.log(`observer: ${observer.url}`);
-  return observer;
+  return () => observer.stop();
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -102,11 +102,8 @@ if (args.help) {
   process.exit(0);
 }
 const o = args.options;
-let observer = null;
-if (args.observe) observer = await observe();
 if (!args.json) console.log(`chat service: ${o.schedulers} schedulers, ${fmt(o.users)} users, ${fmt(o.rooms)} rooms, ${o.seconds} s, seed ${o.seed}${o.kill ? ', one scheduler killed midway' : ''}`);
-const results = await runChat({ ...o, quiet: args.json });
-await observer?.stop?.();
+const results = await runChat({ ...o, quiet: args.json, ...(args.observe ? { onStart: observe } : {}) });
 if (args.json) console.log(JSON.stringify(results));
 else console.log(`\n${table(results)}\n\n${verdict(results)}`);
 process.exitCode = results.consistent ? 0 : 1;

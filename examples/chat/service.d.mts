@@ -21,6 +21,11 @@ export interface ChatOptions {
   drainMs?: number;
   /** No progress line (default false). */
   quiet?: boolean;
+  /**
+   * Called once the runtime runs (to start an observer, say); may return a function that is called
+   * before the runtime stops.
+   */
+  onStart?: ((ctx: { runtime: unknown; registries: unknown[]; supervisors: unknown[] }) => unknown) | null;
 }
 
 export interface SupervisorFigures {
@@ -70,7 +75,7 @@ export interface ChatResults {
   problems: string[];
 }
 
-export const defaults: Readonly<Required<ChatOptions>>;
+export const defaults: Readonly<Required<Omit<ChatOptions, 'onStart'>>> & { readonly onStart: null };
 
 /** Runs the chat service: starts a runtime, runs the traffic, checks, stops the runtime. */
 export function runChat(options?: ChatOptions): Promise<ChatResults>;

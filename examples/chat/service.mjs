@@ -32,6 +32,8 @@ export const defaults = Object.freeze({
   /** How long the final drain may take before the check fails (ms). */
   drainMs: 20_000,
   quiet: false,
+  /** Called with `{ runtime, registries, supervisors }` once the runtime runs; may return a function to call before it stops. */
+  onStart: null,
 });
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
@@ -170,9 +172,12 @@ export async function runChat(options = {}) {
   const names = Registry.create({ keys: 'unique', name: 'names', partitions: 8 });
   const bus = Registry.create({ keys: 'duplicate', name: 'bus' });
   const runtime = await Runtime.start({ schedulers: o.schedulers, registries: [names, bus] });
+  let stopHook = null;
   try {
+    stopHook = (await o.onStart?.({ runtime, registries: [names, bus], supervisors: ['users', 'rooms'].map((n) => new DynamicSupervisor(n)) })) ?? null;
     return await drive(runtime, names, bus, o);
   } finally {
+    await stopHook?.();
     await runtime.stop();
     names.close();
     bus.close();
