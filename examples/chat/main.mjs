@@ -47,13 +47,15 @@ async function observe({ runtime, registries }) {
 }
 
 const fmt = (n) => Math.round(n).toLocaleString('en-US');
+/** A latency: in µs below a millisecond, else in ms. */
+const dur = (us) => (us < 1000 ? `${fmt(us)} µs` : `${(us / 1000).toLocaleString('en-US', { maximumFractionDigits: us < 10_000 ? 2 : us < 100_000 ? 1 : 0 })} ms`);
 
 function table(r) {
   const rows = [
     ['posts/s', fmt(r.postsPerSec)],
     ['deliveries/s', fmt(r.deliveriesPerSec)],
-    ['call latency p50', `${fmt(r.callP50Us)} µs`],
-    ['call latency p99', `${fmt(r.callP99Us)} µs   (${fmt(r.calls)} calls: posts, history reads, joins)`],
+    ['call latency p50', dur(r.callP50Us)],
+    ['call latency p99', `${dur(r.callP99Us)}   (${fmt(r.calls)} calls: posts, history reads, joins)`],
   ];
   const failed = Object.entries(r.failedCalls);
   if (failed.length > 0) rows.push(['failed calls', failed.map(([code, n]) => `${fmt(n)} ${code}`).join(', ')]);
@@ -69,13 +71,13 @@ function table(r) {
     `${again > 0 ? `, and ${fmt(again)} rooms started again by a get-or-start that came first` : ''}; gave up on ${fmt(users.gaveUp + rooms.gaveUp)})`]);
   if (r.killed === null) rows.push(['recovery', 'no scheduler killed (--no-kill)']);
   else {
-    const ms = r.recoveryMs === null ? 'never' : `${r.recoveryMs.toFixed(1)} ms`;
+    const ms = r.recoveryMs === null ? 'never' : dur(r.recoveryMs * 1000);
     rows.push(['recovery', `${ms}   (scheduler #${r.killed.index} killed at ${(r.killed.atMs / 1000).toFixed(1)} s with ${fmt(r.killed.actors)} actors; ${fmt(r.killed.children ?? 0)} children restarted elsewhere)`]);
   }
   const others = r.deaths.filter((d) => r.killed === null || d.index !== r.killed.index || d.reason !== 'terminated');
   for (const d of others) {
     const when = d.atMs < 0 ? 'while the users started' : `at ${(d.atMs / 1000).toFixed(1)} s`;
-    rows.push(['also died', `scheduler #${d.index} ${when}: ${d.reason}${d.reason === 'stalled' ? ' (its event loop was blocked past the coordinator\'s stallMs)' : ''}; recovered in ${d.recoveredMs === null ? '—' : `${d.recoveredMs.toFixed(1)} ms`}`]);
+    rows.push(['also died', `scheduler #${d.index} ${when}: ${d.reason}${d.reason === 'stalled' ? ' (its event loop was blocked past the coordinator\'s stallMs)' : ''}; recovered in ${d.recoveredMs === null ? '—' : dur(d.recoveredMs * 1000)}`]);
   }
   const w = Math.max(...rows.map(([k]) => k.length));
   return rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`).join('\n');
