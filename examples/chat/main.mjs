@@ -72,7 +72,7 @@ function table(r) {
   if (r.killed === null) rows.push(['recovery', 'no scheduler killed (--no-kill)']);
   else {
     const ms = r.recoveryMs === null ? 'never' : dur(r.recoveryMs * 1000);
-    rows.push(['recovery', `${ms}   (scheduler #${r.killed.index} killed at ${(r.killed.atMs / 1000).toFixed(1)} s with ${fmt(r.killed.actors)} actors; ${fmt(r.killed.children ?? 0)} children restarted elsewhere)`]);
+    rows.push(['recovery', `${ms}   (scheduler #${r.killed.index} killed at ${(r.killed.atMs / 1000).toFixed(1)} s with ${fmt(r.killed.actors)} actors; ${fmt(r.killed.children ?? 0)} of its children restarted)`]);
   }
   const others = r.deaths.filter((d) => r.killed === null || d.index !== r.killed.index || d.reason !== 'terminated');
   for (const d of others) {

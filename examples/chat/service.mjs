@@ -224,7 +224,14 @@ async function drive(runtime, names, bus, o) {
     await sleep(Math.min(250, Math.max(1, t0 + o.seconds * 1000 - performance.now())));
     const now = performance.now();
     if (kill === null && now >= killAt) {
-      const index = Math.floor(prng(o.seed ^ 0x4b111)() * o.schedulers);
+      // The scheduler hosting the most actors (the first of them, from a seeded start, on a tie).
+      const stats = runtime.stats();
+      const from = Math.floor(prng(o.seed ^ 0x4b111)() * o.schedulers);
+      let index = from;
+      for (let k = 0; k < o.schedulers; k++) {
+        const i = (from + k) % o.schedulers;
+        if ((stats[i]?.actors ?? 0) > (stats[index]?.actors ?? 0)) index = i;
+      }
       kill = { index, atMs: now - t0, actors: runtime.stats()[index]?.actors ?? 0, death: null };
       const death = deaths.next(index);
       await runtime.worker(index).terminate();
