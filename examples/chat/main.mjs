@@ -1,6 +1,6 @@
 // The chat service, from the command line: `npm start` (after `npm run build`), or
 //
-//   node examples/chat/main.mjs [--schedulers N] [--users N] [--rooms N] [--seconds S] [--no-kill] [--seed X] [--observe] [--json]
+//   node examples/chat/main.mjs [--schedulers N] [--users N] [--rooms N] [--seconds S] [--no-kill] [--seed X] [--think-ms T] [--observe] [--json]
 //
 // Prints a progress line while it runs, then a table of figures and the verdict of the consistency
 // check; exits 1 if the check failed, 2 on a bad flag.
@@ -8,27 +8,28 @@ import { parseArgs } from 'node:util';
 import * as roster from 'roster-threads';
 import { defaults, runChat } from './service.mjs';
 
-const usage = 'usage: npm start -- [--schedulers N] [--users N] [--rooms N] [--seconds S] [--kill | --no-kill] [--seed X] [--observe] [--json]';
+const usage = 'usage: npm start -- [--schedulers N] [--users N] [--rooms N] [--seconds S] [--kill | --no-kill] [--seed X] [--think-ms T] [--observe] [--json]';
 
 function parse(argv) {
   const { values } = parseArgs({
     args: argv.filter((a) => a !== '--no-kill'),
     options: {
       schedulers: { type: 'string' }, users: { type: 'string' }, rooms: { type: 'string' }, seconds: { type: 'string' },
-      seed: { type: 'string' }, kill: { type: 'boolean' }, observe: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      seed: { type: 'string' }, 'think-ms': { type: 'string' }, kill: { type: 'boolean' }, observe: { type: 'boolean' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
-  const num = (name, integer) => {
-    const raw = values[name];
+  const num = (name, integer, flag = name) => {
+    const raw = values[flag];
     if (raw === undefined) return defaults[name];
     const n = Number(raw);
-    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) throw new Error(`--${name} expects a ${integer ? 'positive integer' : 'number > 0'}, got '${raw}'`);
+    if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isSafeInteger(n))) throw new Error(`--${flag} expects a ${integer ? 'positive integer' : 'number > 0'}, got '${raw}'`);
     return n;
   };
   return {
     help: values.help === true, observe: values.observe === true, json: values.json === true,
     options: {
       schedulers: num('schedulers', true), users: num('users', true), rooms: num('rooms', true), seconds: num('seconds', false),
+      thinkMs: num('thinkMs', false, 'think-ms'),
       seed: values.seed === undefined ? defaults.seed : Number.parseInt(values.seed, 10) | 0,
       kill: !argv.includes('--no-kill'),
     },

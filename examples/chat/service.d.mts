@@ -13,7 +13,7 @@ export interface ChatOptions {
   seed?: number;
   /** Rooms each user joins (default 3). */
   perUser?: number;
-  /** Mean time between a user's actions, in ms (default 250), plus twice its last call's latency. */
+  /** Mean time between a user's actions, in ms (default 1000), plus twice its last call's latency. */
   thinkMs?: number;
   /** Share of actions that are posts; the rest read a room's history (default 0.8). */
   postShare?: number;

@@ -25,8 +25,8 @@ export const defaults = Object.freeze({
   seed: 1,
   /** Rooms each user joins. */
   perUser: 3,
-  /** Mean time between a user's actions (ms). */
-  thinkMs: 250,
+  /** Mean time between a user's actions (ms), plus twice the latency of its last call. */
+  thinkMs: 1000,
   /** Share of actions that are posts (the rest read a room's history). */
   postShare: 0.8,
   /** How long the final drain may take before the check fails (ms). */
