@@ -194,9 +194,9 @@ async function drive(runtime, names, bus, o) {
   const deaths = new Deaths(runtime, meters, () => performance.now());
   for (let i = 0; i < o.schedulers; i++) await meters.start(i);
 
-  // Users start (and join their rooms, which start on demand) at most 128 at a time. get-or-start is
+  // Users start (and join their rooms, which start on demand) at most 64 at a time. get-or-start is
   // idempotent: a start whose scheduler died meanwhile is simply asked for again.
-  const started = await pool(o.users, 128, async (id) => {
+  const started = await pool(o.users, 64, async (id) => {
     const spec = { behaviour: kUser, args: { id, rooms: roomsOf(id, o), seed: o.seed, thinkMs: o.thinkMs, postShare: o.postShare } };
     for (let attempt = 1; ; attempt++) {
       try {
