@@ -1,6 +1,11 @@
 /**
  * Process ids, thread incarnations and the thread-slot state machine.
  *
+ * Folder `src/domain/` (layer 1; imports nothing above it): who runs. Pids (pid.ts), the thread-slot
+ * table and its state machine (here), the domain header's words and `sync` (domain-header.ts),
+ * heartbeats and waits (heartbeat.ts), the automatic watch of every worker (watch.ts), the acting
+ * process (process.ts), the channel between threads and the coordinator (control.ts).
+ *
  * A domain is one shared buffer that every registry of a process tree points at (layout in
  * layout.ts). Each thread that writes claims a thread slot and gets an incarnation:
  * `inc = gen << 10 | slot`, where `gen` is the slot's own generation (12 bits, never 0), so an
@@ -55,14 +60,23 @@
  */
 import { randomBytes } from 'node:crypto';
 import { getEnvironmentData, setEnvironmentData, threadId } from 'node:worker_threads';
-import { CapacityError, RosterError, TimeoutError } from '../errors.js';
+import { CapacityError, RosterError } from '../errors.js';
 import {
-  kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDSettled, kDGen, kDHeartbeatMs, kDId, kDMagic, kDRegistries, kDSwept, kDVersion,
-  kDomainMagic, kDomainWords, kLayoutVersion, kLocalLimit, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
+  kCoordStarting, kDDeclared, kDFenced, kDGen, kDId, kDMagic, kDSwept, kDVersion,
+  kDomainMagic, kDomainWords, kLayoutVersion, kMaxThreadId, kMaxThreads, kStateAlive, kStateBits, kStateClaiming,
   kStateDead, kStateFenced, kStateFree, kStateMask, kTHeartbeat, kTLast, kTLive, kTNextLocal, kTParent, kTReason, kTState,
   kGenBits, kThreadSlotBits, threadBase,
 } from '../layout.js';
 import type { Pid } from '../types.js';
+import { DomainHeader, kReasons, type DeadThread, type DeathReason } from './domain-header.js';
+import { readHeartbeats, startHeartbeat } from './heartbeat.js';
+import { incSlot, makePid, nextLocal } from './pid.js';
+import { watchWorkers } from './watch.js';
+
+export { incSlot, isPid, makePid, pidInc, pidLocal } from './pid.js';
+export { kReasons, type DeadThread, type DeathReason } from './domain-header.js';
+export { waitFor } from './heartbeat.js';
+export { markSupervised } from './watch.js';
 
 const kEnvKey = 'roster.domain';
 const kEnvParent = 'roster.parent';
@@ -77,55 +91,18 @@ const parentTid: number = (() => {
   return typeof p === 'number' ? p : -1;
 })();
 
-/** Builds a pid from an incarnation and a local process index. */
-export function makePid(inc: number, local: number): Pid {
-  return inc * kLocalLimit + local;
-}
-
-/** The incarnation part of a pid, as the signed 32-bit word stored in shared memory. */
-export function pidInc(pid: Pid): number {
-  return Math.floor(pid / kLocalLimit) | 0;
-}
-
-/** The local process index of a pid. */
-export function pidLocal(pid: Pid): number {
-  return pid % kLocalLimit;
-}
-
-/** True if `x` has the shape of a pid. */
-export function isPid(x: unknown): x is Pid {
-  return typeof x === 'number' && Number.isSafeInteger(x) && x >= kLocalLimit;
-}
-
-/** The thread slot of an incarnation. */
-export function incSlot(inc: number): number {
-  return inc & (kMaxThreads - 1);
-}
-
-/** Reason codes stored when a thread is declared dead. */
-export const kReasons = ['unknown', 'exit', 'error', 'terminated', 'out_of_memory', 'stalled'] as const;
-export type DeathReason = (typeof kReasons)[number];
-
-/** A dead incarnation awaiting its sweep. */
-export interface DeadThread {
-  readonly inc: number;
-  readonly reason: DeathReason;
-}
-
 const word = (tid: number, code: number): number => (tid << kStateBits) | code;
 
 /**
- * One process tree's liveness table. Instances are per thread; the buffer is shared.
+ * One process tree's liveness table: the thread slots and their state machine. Instances are per
+ * thread; the buffer is shared.
  */
-export class Domain {
-  readonly sab: SharedArrayBuffer;
-  readonly i32: Int32Array;
+export class Domain extends DomainHeader {
   #inc = 0;
   #base = -1;
 
   private constructor(sab: SharedArrayBuffer) {
-    this.sab = sab;
-    this.i32 = new Int32Array(sab);
+    super(sab);
   }
 
   /** This thread's domain: the one set by `adopt`, inherited from the parent thread, or a new one. */
@@ -208,30 +185,10 @@ export class Domain {
       Atomics.store(i32, b + kTLive, inc);
       this.#inc = inc;
       this.#base = b;
-      this.#startHeartbeat(b, inc);
+      startHeartbeat(i32, b, inc);
       return inc;
     }
     throw new CapacityError(`more than ${kMaxThreads} live threads in one domain`);
-  }
-
-  /**
-   * Beats from this thread's event loop, so the coordinator can tell a blocked loop from a busy one.
-   * The timer is unref'd: it never keeps a thread alive. It stops beating once the slot is no longer
-   * this incarnation's.
-   */
-  #startHeartbeat(b: number, inc: number): void {
-    const i32 = this.i32;
-    const period = Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs;
-    const timer = setInterval(() => {
-      if (Atomics.load(i32, b + kTLast) !== inc) return clearInterval(timer);
-      Atomics.add(i32, b + kTHeartbeat, 1);
-      // A coordinator started later may ask for another period: follow it.
-      if ((Atomics.load(i32, kDHeartbeatMs) || kDefaultHeartbeatMs) !== period) {
-        clearInterval(timer);
-        this.#startHeartbeat(b, inc);
-      }
-    }, period);
-    timer.unref();
   }
 
   /**
@@ -283,12 +240,7 @@ export class Domain {
 
   /** Allocates a new local process index for this thread (actor runtime). */
   nextLocal(): number {
-    const b = threadBase(incSlot(this.inc));
-    const local = Atomics.add(this.i32, b + kTNextLocal, 1);
-    if (local >= kLocalLimit) {
-      throw new CapacityError(`this thread has handed out all ${kLocalLimit - 1} process ids of its incarnation; replace the thread`);
-    }
-    return local;
+    return nextLocal(this.i32, this.inc);
   }
 
   /**
@@ -430,132 +382,11 @@ export class Domain {
     Atomics.notify(i32, kDSwept);
   }
 
-  /** Statistics: deaths declared and swept, and threads fenced, so far. */
-  deaths(): { declared: number; swept: number; fenced: number } {
-    return {
-      declared: Atomics.load(this.i32, kDDeclared),
-      swept: Atomics.load(this.i32, kDSwept),
-      fenced: Atomics.load(this.i32, kDFenced),
-    };
-  }
-
-  /**
-   * Resolves once every thread that was Dead at the call has been swept (its slot moved on), and the
-   * running coordinator has swept every open registry at least once: Elixir's `:sync`. Any thread;
-   * waits with `Atomics.waitAsync` (and a ref'd timer, so the process stays up), never blocking the
-   * event loop. Rejects with `TimeoutError` after `timeoutMs`, and at once with
-   * `ROSTER_ERR_NO_COORDINATOR` when no coordinator runs.
-   */
-  async sync(timeoutMs = 10_000): Promise<void> {
-    const i32 = this.i32;
-    const pending = this.deadUnswept().map((d) => d.inc);
-    for (let slot = 0; slot < kMaxThreads; slot++) {
-      // Deaths still clearing `live` count too: they were declared before the call.
-      const b = threadBase(slot);
-      if ((Atomics.load(i32, b + kTState) & kStateMask) === kStateDead && Atomics.load(i32, b + kTLive) !== 0) pending.push(Atomics.load(i32, b + kTLast));
-    }
-    if (this.coordinator() === 0) {
-      throw new RosterError('ROSTER_ERR_NO_COORDINATOR', 'no coordinator runs in this domain: nothing would sweep; start one with Coordinator.start()');
-    }
-    const deadline = Date.now() + timeoutMs;
-    const waiting = (inc: number): boolean => {
-      const b = threadBase(incSlot(inc));
-      return (Atomics.load(i32, b + kTState) & kStateMask) === kStateDead && Atomics.load(i32, b + kTLast) === inc;
-    };
-    for (;;) {
-      const swept = Atomics.load(i32, kDSwept);
-      // ORDER: also until the coordinator has swept every open registry once (kDSettled), so deaths
-      // freed while no coordinator ran are swept too.
-      if (!pending.some(waiting) && Atomics.load(i32, kDSettled) === 1) return;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new TimeoutError(`sweep not complete after ${timeoutMs} ms (is a coordinator running?)`);
-      // ORDER: sleeps only while kDSwept is unchanged; every Dead → Free bumps it, then notifies.
-      await waitFor(i32, kDSwept, swept, Math.min(left, 50));
-    }
-  }
-
-  /** Records whether the coordinator knows and has swept every open registry (the coordinator calls this). */
-  settle(settled: boolean): void {
-    if (Atomics.load(this.i32, kDSettled) !== (settled ? 1 : 0)) {
-      Atomics.store(this.i32, kDSettled, settled ? 1 : 0);
-      Atomics.add(this.i32, kDSwept, 0);
-      Atomics.notify(this.i32, kDSwept);
-    }
-  }
-
-  /** Sets the heartbeat period and the coordinator's incarnation (the coordinator calls this). */
-  configure(heartbeatMs: number, coordinator: number): void {
-    Atomics.store(this.i32, kDHeartbeatMs, heartbeatMs);
-    Atomics.store(this.i32, kDCoordinator, coordinator);
-  }
-
   /** Live incarnations with their thread and heartbeat, for the coordinator's stall check. */
   heartbeats(): Array<{ inc: number; threadId: number; beat: number }> {
-    const out: Array<{ inc: number; threadId: number; beat: number }> = [];
-    for (let slot = 0; slot < kMaxThreads; slot++) {
-      const b = threadBase(slot);
-      const inc = Atomics.load(this.i32, b + kTLive);
-      if (inc === 0) continue;
-      const tid = Atomics.load(this.i32, b + kTState) >>> kStateBits;
-      out.push({ inc, threadId: tid, beat: Atomics.load(this.i32, b + kTHeartbeat) });
-    }
-    return out;
-  }
-
-  /** Incarnation of the running coordinator, kCoordStarting while one starts, or 0. */
-  coordinator(): number {
-    return Atomics.load(this.i32, kDCoordinator);
-  }
-
-  /**
-   * Claims the coordinator role for a start: 0 (or a stopped coordinator) → kCoordStarting. Returns
-   * false if a coordinator runs or is starting. Any thread; one CAS.
-   */
-  claimCoordinator(): boolean {
-    for (;;) {
-      const c = this.coordinator();
-      if (c !== 0 && (c === kCoordStarting || !this.isStopped(c))) return false;
-      if (Atomics.compareExchange(this.i32, kDCoordinator, c, kCoordStarting) === c) return true;
-    }
-  }
-
-  /** Gives up the coordinator role held by `inc` (or a failed start): back to 0. */
-  releaseCoordinator(inc: number): void {
-    if (Atomics.compareExchange(this.i32, kDCoordinator, inc, 0) === inc) Atomics.store(this.i32, kDSettled, 0);
-  }
-
-  /** Counts a registry opened (+1) or closed (−1) in this domain; the coordinator waits until it knows each. */
-  registryOpened(delta: 1 | -1): void {
-    Atomics.add(this.i32, kDRegistries, delta);
-  }
-
-  /** Registries open in this domain. */
-  registriesOpen(): number {
-    return Atomics.load(this.i32, kDRegistries);
-  }
-
-  /** The domain's id (random, shared by every thread's view of it). */
-  get id(): number {
-    return Atomics.load(this.i32, kDId);
+    return readHeartbeats(this.i32);
   }
 }
-
-/**
- * Waits until `i32[index] !== value` or `ms` pass, without blocking the event loop. A ref'd timer runs
- * alongside: `Atomics.waitAsync` timeouts alone do not keep Node's event loop alive.
- */
-export async function waitFor(i32: Int32Array, index: number, value: number, ms: number): Promise<void> {
-  const r = Atomics.waitAsync(i32, index, value, ms);
-  if (!r.async) return;
-  const keep = setTimeout(() => undefined, ms + 10);
-  try {
-    await r.value;
-  } finally {
-    clearTimeout(keep);
-  }
-}
-
-const kDefaultHeartbeatMs = 100;
 
 let current: Domain | undefined;
 
@@ -564,25 +395,5 @@ function sameBuffer(a: SharedArrayBuffer, b: SharedArrayBuffer): boolean {
   return Atomics.load(new Int32Array(a), kDId) === Atomics.load(new Int32Array(b), kDId);
 }
 
-/** Workers whose `'exit'` `supervise()` handles (with a precise reason); the watch below skips them. */
-const supervisedWorkers = new WeakSet<object>();
-
-/** Marks `worker` as handled by `supervise()`. */
-export function markSupervised(worker: object): void {
-  supervisedWorkers.add(worker);
-}
-
-/**
- * Every Worker created by a thread that loaded Roster is watched: its `'exit'` declares its thread,
- * and the threads it created, dead. No `supervise()` call is needed for that (it adds stall checks and
- * precise reasons), so pool workers that a pool terminates are swept too. The listener is prepended,
- * so the death is declared before any other `'exit'` listener runs (one that writes to the registry
- * must not wait on a lock the dead thread held). It keeps nothing alive and does not touch `'error'`.
- */
-process.on('worker', (worker) => {
-  const tid = worker.threadId;
-  worker.prependOnceListener('exit', (code: number) => {
-    if (supervisedWorkers.has(worker)) return;
-    Domain.existing()?.reap(tid, code === 0 ? 'exit' : 'terminated');
-  });
-});
+// Every Worker created by a thread that loaded Roster is watched (watch.ts).
+watchWorkers((tid, reason) => Domain.existing()?.reap(tid, reason));

@@ -10,6 +10,7 @@
  *          never share one)
  *  keys:   the key per row (for FIFO eviction: rows are reused round-robin once the cache is full)
  * ```
+ * The row format (`kRow*`) belongs to partition-read.ts, which validates rows; this module fills them.
  * A row is only a hint: every hit is re-validated against shared memory (`PartitionReader.stillAt`)
  * and the owner's liveness, so a cached answer is never stale.
  *
@@ -18,17 +19,9 @@
  *
  * @module
  */
-import type { Hit } from './partition-read.js';
+import { kRowEpoch, kRowInc, kRowLocal, kRowModHi, kRowModLo, kRowOff, kRowPartition, kRowSlot, kRowWords, type Hit } from './partition-read.js';
 
-export const kRowWords = 8;
-export const kRowSlot = 0;
-export const kRowOff = 1;
-export const kRowEpoch = 2;
-export const kRowModHi = 3;
-export const kRowModLo = 4;
-export const kRowInc = 5;
-export const kRowLocal = 6;
-export const kRowPartition = 7;
+export { kRowInc, kRowLocal, kRowPartition, kRowWords } from './partition-read.js';
 
 export class LookupCache {
   readonly map = new Map<string | number, number>();

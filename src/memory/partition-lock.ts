@@ -23,7 +23,8 @@ import {
 } from '../layout.js';
 import { PartitionReader } from './partition-read.js';
 
-const kOwnerMask = kMaxThreads - 1;
+/** The thread-slot bits of an incarnation: how slot tags and per-owner counts index owners. */
+export const kOwnerMask = kMaxThreads - 1;
 
 /**
  * Test-only: called at each step of a write, so a test can stop a writer there (see src/testing.ts).

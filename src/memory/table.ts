@@ -1,6 +1,13 @@
 /**
  * One partition: an open-addressing hash table in a growable SharedArrayBuffer (layout in layout.ts).
  *
+ * Folder `src/memory/` (layer 2; imports only domain): the partition buffer. A partition is a chain of
+ * classes, each extending the one before: partition-view.ts (views, blob decoding), partition-read.ts
+ * (lock-free reads), partition-lock.ts (the lock and its recovery), partition-rebuild.ts (growth and
+ * compaction) and this module's `Table` (writes and sweeps). Beside them: the key and value codec
+ * (codec.ts), hashing (hash.ts), the per-thread lookup cache (lookup-cache.ts) and the scratch buffer
+ * for encodings (scratch.ts).
+ *
  * ## Protocol
  * - **Entries are immutable blobs.** A write builds a new blob in the arena, then publishes it with one
  *   `Atomics.store` of its offset into a slot. Removal stores `kTomb` (or `kEmpty` at a chain's end).
@@ -17,17 +24,18 @@
  */
 import { CapacityError } from '../errors.js';
 import {
-  initialPartitionSize, kMinArenaWords, kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
+  kBlobHash, kBlobHeaderWords, kBlobKeyLen, kBlobKeyTag,
   kBlobOwnerInc, kBlobOwnerLocal, kBlobSerial, kBlobValLen, kBlobValTag, kEmpty, kHArenaTop, kHBankBase,
-  kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
-  kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxLoad, kMaxThreads, kOpCompact,
+  kHIntentNew, kHIntentOld, kHIntentOp, kHIntentSlot, kHKind, kHLive, kHLiveWords,
+  kHMagic, kHOwners, kHSerial, kHUsed, kHVersion, kHeaderWords, kKeyBytes, kKeyString, kLayoutVersion, kMaxThreads,
   kOpPublish, kOpRemove, kPartitionMagic, kSlotHash, kSlotHashBits, kSlotOwnerShift, kSlotWords, kTomb, kValFloat, kValString,
+  initialPartitionSize, kBankArena, kBankBase, kBankCap,
 } from '../layout.js';
 import { decodeKeyBytes, type EncodedValue } from './codec.js';
-import { crashHook, PartitionLock } from './partition-lock.js';
-import { stringFrom, type KeyQuery } from './partition-read.js';
-
-const kOwnerMask = kMaxThreads - 1;
+import { crashHook, kOwnerMask } from './partition-lock.js';
+import type { KeyQuery } from './partition-read.js';
+import { PartitionRebuild } from './partition-rebuild.js';
+import { stringFrom } from './partition-view.js';
 
 /** Words a blob for key `q` and value `v` takes: header, key and value data, each 8-byte aligned. */
 function blobSize(q: KeyQuery, v: EncodedValue): number {
@@ -67,8 +75,8 @@ export function allocatePartition(initialCap: number, maxBytes: number, kind: nu
   return sab;
 }
 
-/** A thread's view of one partition. Readers: any thread. Writers: threads with an incarnation. *//** A thread's read-write view of one partition. Readers: any thread. Writers: threads with an incarnation. */
-export class Table extends PartitionLock {
+/** A thread's read-write view of one partition. Readers: any thread. Writers: threads with an incarnation. */
+export class Table extends PartitionRebuild {
   // ── Writes (under the partition lock) ─────────────────────────────────────────────────────────
 
   /**
@@ -107,8 +115,8 @@ export class Table extends PartitionLock {
           break;
         }
         // A refused insert returned above, before making room: a refusal changes nothing.
-        if (this.#needsRoom(words)) {
-          this.#makeRoom(words);
+        if (this.needsRoom(words)) {
+          this.makeRoom(words);
           continue; // the table moved: probe again
         }
         if (replace >= 0) target = replace;
@@ -206,8 +214,11 @@ export class Table extends PartitionLock {
         const s = this.base + i * kSlotWords;
         const off = i32[s] as number;
         if (off === kEmpty) break;
-        if (off === kTomb || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0 || !this.keyEquals(off, q)) continue;
+        if (off === kTomb || (((i32[s + kSlotHash] as number) ^ q.hash) & kSlotHashBits) !== 0) continue;
+        // The owner first: under a key with many entries (a topic), comparing two words is cheaper
+        // than comparing the key.
         if (inc !== kAnyOwner && (i32[off + kBlobOwnerInc] !== inc || i32[off + kBlobOwnerLocal] !== local)) continue;
+        if (!this.keyEquals(off, q)) continue;
         if (serials !== null && !serials.has(i32[off + kBlobSerial] as number)) continue;
         this.#unpublish(i, off);
         removed++;
@@ -277,13 +288,13 @@ export class Table extends PartitionLock {
         // One rebuild drops them all at once; with no room for one, they are removed in place.
         try {
           const { cap, arena } = this.#sweptSize(removed, isGone);
-          this.#rebuild(cap, arena, isGone);
+          this.rebuild(cap, arena, isGone);
         } catch (err) {
           if (!(err instanceof CapacityError)) throw err;
           this.#removeInPlace(isGone);
         }
       }
-      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.#compact();
+      if ((i32[kHUsed] as number) > (i32[kHLive] as number)) this.compact();
       if (removed > 0) this.changed();
     } finally {
       this.end(me);
@@ -308,7 +319,7 @@ export class Table extends PartitionLock {
       live++;
       words += this.blobWords(off);
     }
-    return this.#sizeFor(0, 0, live, words);
+    return this.sizeFor(0, 0, live, words);
   }
 
   /** Removes every entry `drop` names, slot by slot (tombstones, or empties where a chain ends): no new space. */
@@ -320,16 +331,6 @@ export class Table extends PartitionLock {
       if (off === kEmpty || off === kTomb) continue;
       // Only slots at or before i change (a tombstone run ending in an empty slot is freed backwards).
       if (drop(i32[s + kSlotHash] as number, off)) this.#unpublish(i, off);
-    }
-  }
-
-  /** Rebuilds to fit the live entries, dropping tombstones, if the buffer has room; else keeps them. */
-  #compact(): void {
-    try {
-      const { cap, arena } = this.#sizeFor(0, 0);
-      this.#rebuild(Math.max(cap, Math.min(this.mask + 1, cap * 4)), Math.max(arena, Math.min(this.arenaWords, arena * 4)));
-    } catch (err) {
-      if (!(err instanceof CapacityError)) throw err;
     }
   }
 
@@ -379,7 +380,7 @@ export class Table extends PartitionLock {
     const me = this.begin();
     try {
       const words = blobSize(q, v);
-      if (this.#needsRoom(words)) this.#makeRoom(words);
+      if (this.needsRoom(words)) this.makeRoom(words);
       const i32 = this.i32;
       for (let i = q.hash & this.mask, n = 0; n <= this.mask; i = (i + 1) & this.mask, n++) {
         const s = this.base + i * kSlotWords;
@@ -395,102 +396,5 @@ export class Table extends PartitionLock {
     } finally {
       this.end(me);
     }
-  }
-
-  /** True if one more slot and a blob of `words` words do not fit without a rebuild. */
-  #needsRoom(words: number): boolean {
-    const i32 = this.i32;
-    return (i32[kHUsed] as number) + 1 > (this.mask + 1) * kMaxLoad || (i32[kHArenaTop] as number) + words > this.arenaWords;
-  }
-
-  /** Makes room for one more slot and a blob of `words` words by rebuilding into the other bank. */
-  #makeRoom(words: number): void {
-    const { cap, arena } = this.#sizeFor(1, words);
-    this.#rebuild(cap, arena);
-  }
-
-  /**
-   * The bank size for the live entries plus `entries` more taking `words` words: load ≤ 25% and the
-   * arena at most half full after the rebuild. Sized from the live data, not from the current bank, so
-   * a partition that was emptied shrinks back (and fits a smaller old region) instead of asking for
-   * another full-size one.
-   */
-  #sizeFor(entries: number, words: number, live = this.i32[kHLive] as number, liveWords = this.i32[kHLiveWords] as number): { cap: number; arena: number } {
-    let cap = 8;
-    while ((live + entries) * 4 > cap) cap *= 2;
-    let arena = kMinArenaWords;
-    while ((liveWords + words) * 2 > arena) arena *= 2;
-    return { cap, arena };
-  }
-
-  /**
-   * Copies every live entry (less those `drop` names by slot tag and blob) into the other bank
-   * (placing it anew if too small), then switches to it.
-   */
-  #rebuild(cap: number, arenaWords: number, drop: ((tag: number, off: number) => boolean) | null = null): void {
-    // Another writer may have grown the buffer without switching epochs (it died at 'rebuild-switch'):
-    // its region for the other bank can lie past this thread's views.
-    if (this.sab.byteLength !== this.u8.length) this.views();
-    const epoch = this.epoch;
-    const d = kHBankBase + ((epoch + 1) & 1) * kBankDescWords;
-    let i32 = this.i32;
-    const need = cap * kSlotWords + arenaWords;
-    const oldBase = i32[d + kBankBase] as number;
-    const oldSize = oldBase === 0 ? 0 : (i32[d + kBankCap] as number) * kSlotWords + (i32[d + kBankArena] as number);
-    let base = oldBase;
-    if (oldBase === 0 || oldSize < need) {
-      base = (this.sab.byteLength >> 2) + 15 & ~15;
-      const bytes = (base + need) * 4;
-      if (bytes > this.sab.maxByteLength) {
-        throw new CapacityError(`partition would grow to ${bytes} bytes, past maxPartitionBytes (${this.sab.maxByteLength})`);
-      }
-      this.sab.grow(bytes);
-      this.views();
-      i32 = this.i32;
-    }
-    i32[kHIntentOld] = epoch;
-    i32[kHIntentOp] = kOpCompact;
-    const mask = cap - 1;
-    const arenaBase = base + cap * kSlotWords;
-    i32.fill(kEmpty, base, arenaBase);
-    let top = 0;
-    let live = 0;
-    const owners = new Int32Array(kMaxThreads);
-    for (let i = 0; i <= this.mask; i++) {
-      const s = this.base + i * kSlotWords;
-      const off = i32[s] as number;
-      if (off === kEmpty || off === kTomb) continue;
-      const tag = i32[s + kSlotHash] as number;
-      if (drop !== null && drop(tag, off)) continue;
-      const inc = i32[off + kBlobOwnerInc] as number;
-      owners[inc & kOwnerMask] = (owners[inc & kOwnerMask] as number) + 1;
-      const size = this.blobWords(off);
-      const to = arenaBase + top;
-      i32.copyWithin(to, off, off + size);
-      top += size;
-      live++;
-      // The index needs the full hash (the slot word keeps only 22 bits of it): it is in the blob.
-      let j = (i32[off + kBlobHash] as number) & mask;
-      while (i32[base + j * kSlotWords] !== kEmpty) j = (j + 1) & mask;
-      i32[base + j * kSlotWords + kSlotHash] = tag;
-      i32[base + j * kSlotWords] = to;
-      if (crashHook !== null && live === 1) crashHook('rebuild-copy');
-    }
-    i32[d + kBankBase] = base;
-    i32[d + kBankCap] = cap;
-    i32[d + kBankArena] = arenaWords;
-    if (crashHook !== null) crashHook('rebuild-switch');
-    this.modBegin();
-    // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
-    Atomics.store(i32, kHEpoch, epoch + 1);
-    // INVARIANT: the counters move only after the switch. A writer dying before it leaves them
-    // describing the old bank; after it, the old arena top (≥ the compacted one) is kept, so recovery
-    // never lowers the arena top below a blob a reader may still be copying.
-    i32[kHLive] = live;
-    i32[kHUsed] = live;
-    i32[kHArenaTop] = top;
-    i32[kHLiveWords] = top;
-    i32.set(owners, kHOwners);
-    this.sync(epoch + 1);
   }
 }

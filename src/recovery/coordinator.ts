@@ -2,6 +2,10 @@
  * The coordinator: a thread of its own that watches heartbeats, sweeps the entries of dead threads,
  * and recovers the locks they held.
  *
+ * Folder `src/recovery/` (layer 4; imports registry, memory and domain): who notices deaths and cleans
+ * up. Supervision of workers, with stall checks and precise reasons (supervise.ts), the coordinator
+ * (this module) and the sweeper that runs inside its thread (sweeper.ts).
+ *
  * ```
  *  creating thread               shared memory (domain)             coordinator thread
  *  worker 'exit' ──► reap ──► slot Dead, live = 0, declared++ ──notify──► recover locks, sweep every

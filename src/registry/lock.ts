@@ -12,13 +12,44 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { encodeValue } from '../memory/codec.js';
 import { pidInc, pidLocal, waitFor } from '../domain/domain.js';
+import { self } from '../domain/process.js';
+import { InvalidOptionError, RosterError, describe } from '../errors.js';
 import type { KeyQuery, Table } from '../memory/table.js';
-import type { Pid } from '../types.js';
+import type { RegistryCore } from './core.js';
+import type { Key, Pid } from '../types.js';
 
 const kRetryMs = 50;
 const kNone = encodeValue(undefined, 16);
+
+/**
+ * `lock()` holds of the current async context: a nested `lock()` of a key still held throws. A hold
+ * is marked released when its `fn` settles, so continuations that outlive it are not refused.
+ */
+const heldLocks = new AsyncLocalStorage<ReadonlyArray<{ readonly id: string; held: boolean }>>();
+
+/** `registry.lock(lockKey, fn)` (documented there): refuses a nested `lock()` of a key still held, then `withLock`. */
+export async function runLocked<T>(r: RegistryCore, lockKey: Key, fn: () => T | Promise<T>): Promise<T> {
+  r.check();
+  if (typeof fn !== 'function') throw new InvalidOptionError(`expected lock's fn to be a function, got: ${describe(fn)}`);
+  const q = r.ownQuery(lockKey);
+  const id = `${r.handle.id}\u0000${q.isString ? `s${q.str}` : `b${Buffer.from(q.bytes.subarray(0, q.len)).toString('base64')}`}`;
+  const held = (heldLocks.getStore() ?? []).filter((h) => h.held);
+  if (held.some((h) => h.id === id)) {
+    throw new RosterError('ROSTER_ERR_REENTRANT', `${r.name}: lock(${describe(lockKey)}) called again inside its own fn; lock() is not reentrant`);
+  }
+  const hold = { id, held: true };
+  const inner = [...held, hold];
+  return withLock(r.locks, q, self(), async () => {
+    try {
+      return await heldLocks.run(inner, fn);
+    } finally {
+      hold.held = false;
+    }
+  }, () => r.check());
+}
 
 /**
  * Runs `fn` holding lock `q` (a query the caller owns: it is kept across awaits) as process `pid`.

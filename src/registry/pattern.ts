@@ -25,8 +25,12 @@
  * @module
  */
 import { InvalidMatchSpecError, describe } from '../errors.js';
+import { bytesEqual, deepEqual, isPlainObject } from './deep-equal.js';
+import { compileBody, compileGuards, type Guard, type SelectBody } from './guards.js';
+import { fail, kTag, tagOf, varName, type Ev, type Scope, type Slots } from './terms.js';
 
-const kTag: unique symbol = Symbol.for('roster.pattern');
+export { deepEqual } from './deep-equal.js';
+export type { Bindings, Guard, GuardExpr, GuardOp, SelectBody, SelectBodyFn, SelectEntry } from './guards.js';
 
 /** The wildcard marker `_`. */
 export interface Wildcard { readonly [kTag]: 'any' }
@@ -68,26 +72,6 @@ export function v(name: string): Var {
 export const $1 = v('$1'), $2 = v('$2'), $3 = v('$3'), $4 = v('$4'), $5 = v('$5');
 export const $6 = v('$6'), $7 = v('$7'), $8 = v('$8'), $9 = v('$9');
 
-/** Bound values keyed by Var name (`'$1'`, `'x'`). A null-prototype object. */
-export type Bindings = Record<string, unknown>;
-/** Operators of guard data expressions (`'=:='` and `'=/='` are Erlang aliases of `'==='`, `'!=='`). */
-export type GuardOp =
-  | '>' | '>=' | '<' | '<=' | '===' | '=:=' | '!==' | '=/=' | 'and' | 'or' | 'not'
-  | 'is_number' | 'is_string' | 'is_boolean' | 'is_bigint' | 'is_array' | 'is_object' | 'is_nil'
-  | '+' | '-' | '*' | '/' | 'element';
-/**
- * `[op, ...args]`. An arg is a Var, `$_`, `$$`, `{ const: x }`, a nested expression (any array), or
- * another literal. `is_number` is `typeof 'number'` (bigints are `is_bigint`); `is_object` is a plain object.
- */
-export type GuardExpr = readonly [GuardOp, ...unknown[]];
-/** A guard: a predicate over the bindings, or a data expression. All guards of a list must hold. */
-export type Guard = ((b: Bindings) => boolean) | GuardExpr;
-/** The entry a select clause sees. */
-export type SelectEntry = readonly [key: unknown, pid: unknown, value: unknown];
-/** A function body: called once per matching entry; its return value is the result, what it throws propagates. */
-export type SelectBodyFn = (b: Bindings, entry: SelectEntry) => unknown;
-/** A select body: a template (any value; Vars, `$_`, `$$`, `{ const }` are filled in) or a function. */
-export type SelectBody = SelectBodyFn | object | string | number | bigint | boolean | null | undefined;
 /** One clause of a match specification. The default body is `$_`. */
 export interface MatchSpecClause {
   readonly match: readonly [key: unknown, pid: unknown, value: unknown];
@@ -105,108 +89,12 @@ export interface CompiledSpec {
   apply(key: unknown, pid: unknown, value: unknown): { matched: boolean; result?: unknown };
 }
 
-type Slots = unknown[];
 type PatFn = (x: unknown, s: Slots) => boolean;
-type Ev = (s: Slots, k: unknown, p: unknown, v: unknown) => unknown;
-type GuardFn = (s: Slots, k: unknown, p: unknown, v: unknown) => boolean;
-interface Scope {
-  readonly fn: string;
-  readonly names: readonly string[];
-  readonly slots: ReadonlyMap<string, number>;
-  /** true in select (`$_` is `[key, pid, value]`), false in match (`$_` is the value). */
-  readonly entry: boolean;
-}
 
 const kNoSlots: Slots = Object.freeze([]) as unknown as Slots;
 const slotsFor = (n: number): Slots => (n === 0 ? kNoSlots : new Array<unknown>(n));
 const kTrue: PatFn = () => true;
 const kNoMatch = Object.freeze({ matched: false });
-/** Thrown inside guard evaluation to make the guard false; preallocated, never escapes. */
-const kGuardFailed = new Error('guard failed');
-
-function fail(fn: string, detail: string): never {
-  throw new InvalidMatchSpecError(`invalid match specification in ${fn}: ${detail}`);
-}
-
-const tagOf = (x: unknown): unknown => (typeof x === 'object' && x !== null ? (x as { [kTag]?: unknown })[kTag] : undefined);
-const varName = (x: unknown): string => (x as { name: string }).name;
-
-/** A plain object, also from another realm: its prototype is null or a root prototype. */
-function isPlainObject(x: unknown): x is Record<string, unknown> {
-  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false;
-  const proto: unknown = Object.getPrototypeOf(x);
-  return proto === null || proto === Object.prototype || Object.getPrototypeOf(proto) === null;
-}
-
-/** `{ const: x }`: exactly one own key, `const`. */
-function isConst(x: unknown): x is { const: unknown } {
-  return isPlainObject(x) && Object.hasOwn(x, 'const') && Object.keys(x).length === 1;
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.byteLength !== b.byteLength) return false;
-  for (let i = 0; i < a.byteLength; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-const bytesOf = (x: object): Uint8Array =>
-  ArrayBuffer.isView(x) ? new Uint8Array(x.buffer, x.byteOffset, x.byteLength) : new Uint8Array(x as ArrayBufferLike);
-
-/**
- * Structural equality as registry keys and ETS `=:=` see it: exact types (`'1'` is not `1`, `1n` is
- * not `1`), `-0` equals `0`, `NaN` equals `NaN`, arrays element-wise, plain objects by key set and
- * values, typed arrays and buffers by type and bytes, Dates by time, Maps and Sets by contents,
- * other classes by identity. Cyclic values are handled. Threads: any; pure. Cost: O(size).
- */
-export const deepEqual: (a: unknown, b: unknown) => boolean = eq;
-/** RegExp, Error and boxed primitives print exactly what makes them equal; other classes never do. */
-const kPrintable = new Set(['RegExp', 'Error', 'Number', 'String', 'Boolean', 'BigInt'].map((t) => `[object ${t}]`));
-
-function eq(a: unknown, b: unknown, as?: object[], bs?: object[]): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a !== a && b !== b;
-  if (as === undefined || bs === undefined) return eq(a, b, [], []);
-  // INVARIANT: a pair already being compared higher up is assumed equal (cycles terminate).
-  for (let i = as.length - 1; i >= 0; i--) if (as[i] === a) return bs[i] === b;
-  const tag = Object.prototype.toString.call(a);
-  if (tag !== Object.prototype.toString.call(b)) return false;
-  as.push(a);
-  bs.push(b);
-  const result = eqObject(a, b, tag, as, bs);
-  as.pop();
-  bs.pop();
-  return result;
-}
-
-function eqObject(a: object, b: object, tag: string, as: object[], bs: object[]): boolean {
-  if (Array.isArray(a)) {
-    if (!Array.isArray(b) || a.length !== b.length) return false;
-    for (let i = 0; i < a.length; i++) if (!eq(a[i], b[i], as, bs)) return false;
-    return true;
-  }
-  if (isPlainObject(a)) {
-    const keys = Object.keys(a);
-    if (!isPlainObject(b) || keys.length !== Object.keys(b).length) return false;
-    for (const k of keys) if (!Object.hasOwn(b, k) || !eq(a[k], b[k], as, bs)) return false;
-    return true;
-  }
-  if (ArrayBuffer.isView(a) || tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') {
-    return bytesEqual(bytesOf(a), bytesOf(b));
-  }
-  if (a instanceof Map && b instanceof Map) {
-    if (a.size !== b.size) return false;
-    for (const [k, x] of a) {
-      if (!(b.has(k) ? eq(x, b.get(k), as, bs) : [...b].some(([kb, y]) => eq(k, kb, as, bs) && eq(x, y, as, bs)))) return false;
-    }
-    return true;
-  }
-  if (a instanceof Set && b instanceof Set) {
-    if (a.size !== b.size) return false;
-    for (const x of a) if (!b.has(x) && ![...b].some((y) => eq(x, y, as, bs))) return false;
-    return true;
-  }
-  if (tag === '[object Date]') return eq((a as Date).getTime(), (b as Date).getTime());
-  return kPrintable.has(tag) && String(a) === String(b);
-}
 
 /** Validates a pattern (markers, no functions or symbols, no cycles) and collects its Var names. */
 function collectVars(p: unknown, fn: string, out: Set<string>, path: object[]): void {
@@ -268,141 +156,6 @@ function compilePattern(p: unknown, sc: Scope, bound: Set<string>): PatFn {
   if (typeof p !== 'object' || p === null) return (x) => x === p;
   if (p instanceof Uint8Array) return (x) => x instanceof Uint8Array && bytesEqual(x, p);
   return (x) => deepEqual(x, p);
-}
-
-function guardFails(): never {
-  throw kGuardFailed;
-}
-const bool = (x: unknown): boolean => (typeof x === 'boolean' ? x : guardFails());
-const num = (x: unknown): number | bigint => (typeof x === 'number' || typeof x === 'bigint' ? x : guardFails());
-/** Ordering needs operands of one type among number, string, bigint, boolean (JS semantics). */
-function ord(x: unknown, y: unknown): true {
-  const t = typeof x;
-  return t === typeof y && (t === 'number' || t === 'string' || t === 'bigint' || t === 'boolean') ? true : guardFails();
-}
-/** Arithmetic needs two numbers or two bigints; division by zero fails the guard (ETS badarith). */
-function arith(op: string, x: unknown, y: unknown): number | bigint {
-  if (typeof num(x) !== typeof num(y) || (op === '/' && (y === 0 || y === 0n))) guardFails();
-  const a = x as number, b = y as number; // or two bigints: the operators work alike
-  return op === '+' ? a + b : op === '-' ? a - b : op === '*' ? a * b : a / b;
-}
-
-const kUnary = new Map<string, (x: unknown) => unknown>([
-  ['not', (x) => !bool(x)],
-  ['is_number', (x) => typeof x === 'number'],
-  ['is_string', (x) => typeof x === 'string'],
-  ['is_boolean', (x) => typeof x === 'boolean'],
-  ['is_bigint', (x) => typeof x === 'bigint'],
-  ['is_array', (x) => Array.isArray(x)],
-  ['is_object', (x) => isPlainObject(x)],
-  ['is_nil', (x) => x === null || x === undefined],
-  ['-', (x) => -num(x)],
-  ['+', num],
-]);
-
-const kBinary = new Map<string, (x: unknown, y: unknown) => unknown>([
-  ['>', (x, y) => ord(x, y) && (x as number) > (y as number)],
-  ['>=', (x, y) => ord(x, y) && (x as number) >= (y as number)],
-  ['<', (x, y) => ord(x, y) && (x as number) < (y as number)],
-  ['<=', (x, y) => ord(x, y) && (x as number) <= (y as number)],
-  ['===', deepEqual],
-  ['=:=', deepEqual],
-  ['!==', (x, y) => !deepEqual(x, y)],
-  ['=/=', (x, y) => !deepEqual(x, y)],
-  ['+', (x, y) => arith('+', x, y)],
-  ['-', (x, y) => arith('-', x, y)],
-  ['*', (x, y) => arith('*', x, y)],
-  ['/', (x, y) => arith('/', x, y)],
-  ['element', (n, t) => (Array.isArray(t) && Number.isInteger(n) && (n as number) >= 1 && (n as number) <= t.length ? t[(n as number) - 1] : guardFails())],
-]);
-
-function compileOp(e: readonly unknown[], sc: Scope): Ev {
-  const op = e[0];
-  const args = e.slice(1).map((a) => compileExpr(a, sc));
-  const [a, b] = args as [Ev, Ev];
-  if (op === 'and' || op === 'or') {
-    if (args.length === 0) fail(sc.fn, `'${op}' needs at least one argument`);
-    const stop = op === 'or'; // short-circuits like Elixir's and/or
-    return (s, k, p, v) => {
-      for (const f of args) if (bool(f(s, k, p, v)) === stop) return stop;
-      return !stop;
-    };
-  }
-  const unary = args.length === 1 ? kUnary.get(op as string) : undefined;
-  if (unary !== undefined) return (s, k, p, v) => unary(a(s, k, p, v));
-  const binary = args.length === 2 ? kBinary.get(op as string) : undefined;
-  if (binary !== undefined) return (s, k, p, v) => binary(a(s, k, p, v), b(s, k, p, v));
-  if (kUnary.has(op as string) || kBinary.has(op as string)) fail(sc.fn, `wrong number of arguments to '${String(op)}': ${args.length}`);
-  return fail(sc.fn, `unknown guard operator ${describe(op)}`);
-}
-
-function compileExpr(e: unknown, sc: Scope): Ev {
-  const tag = tagOf(e);
-  if (tag === 'var') {
-    const i = sc.slots.get(varName(e));
-    if (i === undefined) return guardFails; // an unbound Var makes the guard false, as in ETS
-    return (s) => s[i];
-  }
-  if (tag === 'entry') return sc.entry ? (_s, k, p, v) => [k, p, v] : (_s, _k, _p, v) => v;
-  if (tag === 'all') return (s) => s.slice();
-  if (tag !== undefined) return fail(sc.fn, '_ is not allowed in a guard or body');
-  if (isConst(e)) return () => e.const;
-  if (Array.isArray(e)) return compileOp(e, sc);
-  if (typeof e === 'function' || typeof e === 'symbol') return fail(sc.fn, `a guard cannot contain ${describe(e)}`);
-  return () => e;
-}
-
-function bindingsOf(s: Slots, names: readonly string[]): Bindings {
-  const b = Object.create(null) as Bindings;
-  for (let i = 0; i < names.length; i++) b[names[i] as string] = s[i];
-  return b;
-}
-
-/** All guards must yield exactly `true`; a guard that throws is just false (ETS). */
-function compileGuards(guards: unknown, sc: Scope): GuardFn | undefined {
-  if (guards === undefined) return undefined;
-  if (!Array.isArray(guards)) return fail(sc.fn, `guards must be an array, got: ${describe(guards)}`);
-  const evs = guards.map((g: unknown): Ev => {
-    if (typeof g === 'function') return (s) => Boolean((g as (b: Bindings) => unknown)(bindingsOf(s, sc.names)));
-    if (Array.isArray(g)) return compileOp(g, sc);
-    return fail(sc.fn, `a guard must be a function or an [op, ...args] array, got: ${describe(g)}`);
-  });
-  if (evs.length === 0) return undefined;
-  return (s, k, p, v) => {
-    try {
-      for (const ev of evs) if (ev(s, k, p, v) !== true) return false;
-      return true;
-    } catch {
-      return false;
-    }
-  };
-}
-
-/** Body template: Vars, `$_`, `$$` and `{ const }` are filled in; arrays and plain objects are rebuilt. */
-function compileTemplate(t: unknown, sc: Scope, path: object[]): Ev {
-  const tag = tagOf(t);
-  if (tag === 'var' && !sc.slots.has(varName(t))) fail(sc.fn, `the body uses unbound variable ${varName(t)}`);
-  if (tag !== undefined || isConst(t)) return compileExpr(t, sc);
-  if (!Array.isArray(t) && !isPlainObject(t)) return () => t;
-  if (path.includes(t)) fail(sc.fn, 'a body cannot be cyclic');
-  path.push(t);
-  const keys = Object.keys(t);
-  const fs = Object.values(t).map((c) => compileTemplate(c, sc, path));
-  path.pop();
-  if (Array.isArray(t)) return (s, k, p, v) => fs.map((f) => f(s, k, p, v));
-  if (keys.includes('__proto__')) return (s, k, p, v) => Object.fromEntries(keys.map((key, i) => [key, (fs[i] as Ev)(s, k, p, v)]));
-  return (s, k, p, v) => {
-    const o: Record<string, unknown> = {};
-    for (let i = 0; i < keys.length; i++) o[keys[i] as string] = (fs[i] as Ev)(s, k, p, v);
-    return o;
-  };
-}
-
-function compileBody(body: unknown, sc: Scope): Ev {
-  if (body === undefined) return (_s, k, p, v) => [k, p, v];
-  if (typeof body !== 'function') return compileTemplate(body, sc, []);
-  const f = body as SelectBodyFn;
-  return (s, k, p, v) => f(bindingsOf(s, sc.names), [k, p, v]);
 }
 
 /**

@@ -2,8 +2,12 @@
  * The event bus: topics over a duplicate-key registry (Phoenix.PubSub's local adapter, Elixir's
  * `Registry.dispatch` pub-sub, for actors on many threads).
  *
- * - `subscribe(topic)` registers the calling actor under `topic`; the subscription ends with the actor
- *   (its registrations are removed at its exit, and swept if its thread dies).
+ * - `subscribe(topic)` registers the calling actor; the subscription ends with the actor (its
+ *   registrations are removed at its exit, and swept if its thread dies). The key is
+ *   `[topic, thread slot, shard]` (the subscriber's scheduler, and its local id mod 16), not `topic`
+ *   itself: a duplicate registry keeps a key's entries in one probe run, so 100k subscribers under one
+ *   key would make every subscribe cost a walk over all of them. Sharded, a subscribe stays cheap, and
+ *   each scheduler reads only its own subscribers.
  * - `publish(topic, msg)` sends **one record per scheduler thread**, whatever the number of
  *   subscribers: the record names the registry, the topic and the message, and the receiving scheduler
  *   looks the topic up in shared memory and hands the message to each of its own live subscribers'
@@ -17,11 +21,12 @@
  *
  * @module
  */
-import { Domain, makePid, pidInc, pidLocal } from '../domain/domain.js';
+import { encodeKeyBytes } from '../memory/codec.js';
+import { Domain, incSlot, makePid, pidInc, pidLocal } from '../domain/domain.js';
 import { InvalidOptionError, UnsupportedError, describe } from '../errors.js';
 import { self } from '../domain/process.js';
 import type { Registry } from '../registry/registry.js';
-import type { Key } from '../types.js';
+import type { Key, Pid } from '../types.js';
 import { Caller } from './caller.js';
 import { kInfo, kPublish } from './kinds.js';
 import type { Envelope } from './mailroom.js';
@@ -40,21 +45,26 @@ export class EventBus {
     this.registry = registry;
   }
 
-  /** Subscribes the calling actor to `topic` (a registration; idempotent per call). Inside an actor only. */
+  /** Subscribes the calling actor to `topic` (one registration per call). Inside an actor only. */
   subscribe(topic: Key): void {
-    inActor('subscribe');
-    this.registry.register(topic, null);
+    this.registry.register(ownKey(topic, inActor('subscribe')), null);
   }
 
-  /** Ends the calling actor's subscription to `topic`. */
+  /** Ends the calling actor's subscriptions to `topic`. Inside an actor only. */
   unsubscribe(topic: Key): void {
-    inActor('unsubscribe');
-    this.registry.unregister(topic);
+    this.registry.unregister(ownKey(topic, inActor('unsubscribe')));
   }
 
-  /** Subscribers of `topic` now (a lock-free count). */
+  /** Subscribers of `topic` now, on every scheduler (lock-free lookups). Any thread of the runtime. */
   subscribers(topic: Key): number {
-    return this.registry.lookup(topic).length;
+    const dir = getDirectory();
+    if (dir === undefined) return 0;
+    let n = 0;
+    for (let i = 0, count = Atomics.load(dir, 0); i < count; i++) {
+      const inc = Atomics.load(dir, 1 + i);
+      if (inc !== 0) for (let sh = 0; sh < kShards; sh++) n += this.registry.lookup([topic, incSlot(inc), sh]).length;
+    }
+    return n;
   }
 
   /**
@@ -65,6 +75,7 @@ export class EventBus {
   publish(topic: Key, msg: unknown): number {
     const dir = getDirectory();
     if (dir === undefined) throw new UnsupportedError('no runtime in this thread: call Runtime.start() or Runtime.attach(handle)');
+    encodeKeyBytes(topic, this.registry.handle.maxKeyBytes); // a bad topic throws here, before anything is sent
     const body = { r: this.registry.handle.id, t: topic, m: msg };
     const caller = Caller.current();
     const from = self();
@@ -79,12 +90,20 @@ export class EventBus {
   }
 }
 
-function inActor(what: string): void {
+/** Shards of a topic per scheduler. */
+const kShards = 16;
+
+function ownKey(topic: Key, me: Pid): Key {
+  return [topic, incSlot(pidInc(me)), pidLocal(me) % kShards];
+}
+
+function inActor(what: string): Pid {
   const s = currentScheduler();
   const me = self();
   if (s === undefined || pidInc(me) !== Domain.current().inc || pidLocal(me) === 0) {
     throw new UnsupportedError(`${what} is called by an actor (inside its handlers or init)`);
   }
+  return me;
 }
 
 function freeze(v: unknown): unknown {
@@ -102,11 +121,14 @@ export function installBus(s: Scheduler): void {
     const reg = s.registryById(r);
     if (reg === undefined) return;
     const inc = s.domain.inc;
+    const slot = incSlot(inc);
     const msg = freeze(m);
-    for (const [pid] of reg.lookup(t)) {
-      if (pidInc(pid) !== inc) continue;
-      const a = s.actors.get(pidLocal(pid));
-      if (a !== undefined && a.pid === pid) a.enqueue({ kind: kInfo, to: a.local, from: env.from, ref: 0, deadline: 0, body: msg });
+    for (let sh = 0; sh < kShards; sh++) {
+      for (const [pid] of reg.lookup([t, slot, sh])) {
+        if (pidInc(pid) !== inc) continue;
+        const a = s.actors.get(pidLocal(pid));
+        if (a !== undefined && a.pid === pid) a.enqueue({ kind: kInfo, to: a.local, from: env.from, ref: 0, deadline: 0, body: msg });
+      }
     }
   });
 }

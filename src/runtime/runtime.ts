@@ -4,6 +4,10 @@
  * loop blocks past `stallMs` is terminated, its actors are dead, their names swept, their monitors
  * fired and the calls to them failed.
  *
+ * Folder `src/runtime/` (layer 5; may import every layer below): the actor runtime. Actors and
+ * behaviours, schedulers, rings and mailboxes, the message codec, calls and replies, monitors, placement
+ * and the comlink control plane, the dynamic supervisor and the event bus. This module starts it.
+ *
  * **A scheduler that dies is replaced.** Its slot in the directory stays, the runtime starts a new
  * scheduler thread at the same index, and the supervisors' ledger (which lives in this thread)
  * restarts the dead thread's permanent and transient children on the surviving schedulers at once.

@@ -130,6 +130,27 @@ describe('dynamic supervisor', () => {
     expect(rig.rtEvents.filter((e) => e.type === 'schedulerDown')).toEqual([]);
   });
 
+  test('passivation: an idle child stops with idle and is not restarted; get-or-start and an activating via bring it back', async () => {
+    const sup = rig.sup('passive');
+    const spec = worker({ slot: 30 }, { idleMs: 80 });
+    const p1 = await sup.getOrStart(via(rig.names, 'sleepy'), spec);
+    // A busy child stays: messages keep it awake past several idle periods.
+    const until0 = Date.now() + 300;
+    while (Date.now() < until0) expect(await call(p1, 'ping')).toBe('pong');
+    expect(rig.names.whereis('sleepy')).toBe(p1);
+    await until(() => rig.names.whereis('sleepy') === undefined, 'passivated', 5000);
+    await until(() => rig.events.some((e) => e.supervisor === 'passive' && e.type === 'exit' && e.reason === 'idle'), 'idle exit reported');
+    expect(sup.stats()).toMatchObject({ children: 0, restarts: 0, exited: 1 });
+    const p2 = await sup.getOrStart(via(rig.names, 'sleepy'), spec);
+    expect(p2).not.toBe(p1);
+    await until(() => rig.names.whereis('sleepy') === undefined, 'passivated again', 5000);
+    // A call through the activating via name starts it again; a cast to the plain name does not.
+    expect(cast(via(rig.names, 'sleepy'), { nothing: 1 })).toBe(false);
+    expect(await call(sup.via(via(rig.names, 'sleepy'), spec), 'ping')).toBe('pong');
+    expect(rig.names.whereis('sleepy')).toBeTypeOf('number');
+    expect(rig.board[30]).toBe(3);
+  });
+
   test('bad input: typed errors before anything is sent; nothing changes', async () => {
     const sup = rig.sup('bad');
     const before = { count: rig.names.count(), actors: rig.rt.stats().reduce((a, s) => a + s.actors, 0) };
