@@ -1,9 +1,8 @@
 // A chat user: one actor per user, a child of the 'users' supervisor. At init it subscribes to its
-// rooms' topics on the event bus; then (first thing after init) joins each room by `call`, which starts
-// the room on demand. Once
-// the traffic is on (the registry's metadata says so, and a `go` arrives on the bus's `control` topic)
-// it drives itself: a timer sends it a `tick`, and each tick posts to one of its rooms or reads a
-// room's history, both by `call`, from its own seeded PRNG. A user restarted after its scheduler died
+// rooms' topics on the event bus; then, first thing after init, it joins each room by `call`, which
+// starts the room on demand. Once the traffic is on (the registry's metadata says so, and a `go`
+// arrives) it drives itself: a timer sends it a `tick`, and each tick posts to one of its rooms or reads
+// a room's history, both by `call`, from its own seeded PRNG. A user restarted after its scheduler died
 // finds the traffic on at init and goes on at once.
 //
 // What it receives from the bus it records per (room, room pid): the first and last seq, how many, a
