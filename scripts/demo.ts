@@ -18,13 +18,17 @@
  * ledger, nothing of the killed thread is left, and there are no foreign entries. Prints
  * "consistency: OK", or what is wrong and exits non-zero.
  *
- * Usage: node dist/scripts/demo.js [--threads N] [--seconds S] [--partitions P] [--keys K] [--seed X] [--no-kill]
+ * With `--observe` it also serves the observer's page (roster-threads/observer) on 127.0.0.1 (`--port`,
+ * default a free port), prints its URL, and keeps serving after the check until Ctrl-C.
+ *
+ * Usage: node dist/scripts/demo.js [--threads N] [--seconds S] [--partitions P] [--keys K] [--seed X] [--no-kill] [--observe [--port N]]
  */
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Coordinator, Registry, _, supervise } from '../src/index.js';
+import { Observer } from '../src/observer/index.js';
 import type { Key } from '../src/index.js';
 import {
   kCounters, kGen, kHeld, kLookups, kRegisters, kRelease, kStop, kUnregisters, kViolations, type DemoWorkerData,
@@ -50,7 +54,7 @@ function intFlag(raw: string | undefined, name: string, dflt: number, min: numbe
 }
 
 const usage =
-  'usage: npm run demo -- [--threads N] [--seconds S] [--partitions P] [--keys K per thread] [--seed X] [--no-kill]\n' +
+  'usage: npm run demo -- [--threads N] [--seconds S] [--partitions P] [--keys K per thread] [--seed X] [--no-kill] [--observe [--port N]]\n' +
   '   or: node dist/scripts/demo.js [the same flags]';
 const options = {
   threads: { type: 'string' },
@@ -59,6 +63,8 @@ const options = {
   keys: { type: 'string' },
   seed: { type: 'string' },
   'no-kill': { type: 'boolean' },
+  observe: { type: 'boolean' },
+  port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 let flags: ReturnType<typeof parseArgs<{ options: typeof options }>>['values'];
@@ -83,6 +89,8 @@ const victim = flags['no-kill'] === true || threads < 2 ? -1 : threads - 1;
 
 const coordinator = await Coordinator.start();
 const reg = Registry.create({ keys: 'unique', name: 'demo', partitions });
+const observer = flags.observe === true ? await Observer.start({ registries: [reg], port: Math.floor(intFlag(flags.port, 'port', 0, 0)) }) : null;
+if (observer !== null) console.log(`observer: ${observer.url}`);
 const ctl = new Int32Array(new SharedArrayBuffer(16 * Int32Array.BYTES_PER_ELEMENT));
 const counters = new Float64Array(new SharedArrayBuffer(threads * kCounters * Float64Array.BYTES_PER_ELEMENT));
 const pidsBuf = new Float64Array(new SharedArrayBuffer(threads * Float64Array.BYTES_PER_ELEMENT));
@@ -253,6 +261,11 @@ released = true;
 Atomics.store(ctl, kRelease, 1);
 Atomics.notify(ctl, kRelease);
 await Promise.all(workers.filter((_w, t) => t !== victim).map((w) => new Promise((resolve) => w.once('exit', resolve))));
+if (observer !== null) {
+  console.log(`observer: still serving ${observer.url} (Ctrl-C to stop)`);
+  await new Promise((resolve) => process.once('SIGINT', resolve));
+  await observer.stop();
+}
 await coordinator.stop();
 reg.close();
 

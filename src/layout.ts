@@ -103,6 +103,13 @@ export const kHUsed = 33;
 export const kHArenaTop = 34;
 export const kHSerial = 35;
 export const kHLiveWords = 36;
+/**
+ * Statistics for the observer (u32, wrapping): rebuilds into a larger bank (growth), other rebuilds
+ * (compaction, sweeps), and locks recovered from stopped writers. Bumped atomically under the lock.
+ */
+export const kHGrowths = 37;
+export const kHCompactions = 38;
+export const kHRecoveries = 39;
 /** Bumped (and notified) after every removal; `lock()` waiters sleep on it. */
 export const kHChange = 48;
 /** How many `lock()` waiters are parked on kHChange (removals notify only when some are). */

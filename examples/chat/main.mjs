@@ -5,7 +5,6 @@
 // Prints a progress line while it runs, then a table of figures and the verdict of the consistency
 // check; exits 1 if the check failed, 2 on a bad flag.
 import { parseArgs } from 'node:util';
-import * as roster from 'roster-threads';
 import { defaults, runChat } from './service.mjs';
 
 const usage = 'usage: npm start -- [--schedulers N] [--users N] [--rooms N] [--seconds S] [--kill | --no-kill] [--seed X] [--think-ms T] [--observe] [--json]';
@@ -36,14 +35,17 @@ function parse(argv) {
   };
 }
 
-/** The observer (a web view of the runtime) is optional: started when the package has one. */
-async function observe({ runtime, registries }) {
-  if (typeof roster.Observer?.start !== 'function') {
+/** The observer (a web page over the running system) is optional: started when the package has one. */
+async function observe({ runtime }) {
+  let Observer;
+  try {
+    ({ Observer } = await import('roster-threads/observer'));
+  } catch {
     console.log('observer: not available in this build of roster-threads');
     return null;
   }
-  const observer = await roster.Observer.start({ runtime, registries });
-  console.log(`observer: ${observer.url}`);
+  const observer = await Observer.start({ runtime });
+  console.log(`observer: ${observer.url} (while the service runs)`);
   return () => observer.stop();
 }
 

@@ -18,7 +18,7 @@
 import { RosterError, StaleIncarnationError, TimeoutError } from '../errors.js';
 import {
   kBlobOwnerInc, kEmpty, kHArenaTop, kHChange, kHChangeWaiters, kHEpoch, kHIntentNew, kHIntentOld, kHIntentOp,
-  kHIntentSlot, kHLive, kHRecovering, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
+  kHIntentSlot, kHLive, kHRecoveries, kHRecovering, kHLiveWords, kHLock, kHLockWaiters, kHModHi, kHModLo, kHOwners, kHUsed, kMaxThreads,
   kOpCompact, kOpNone, kOpPublish, kOpRemove, kSlotWords, kTomb,
 } from '../layout.js';
 import { PartitionReader } from './partition-read.js';
@@ -179,6 +179,8 @@ export class PartitionLock extends PartitionReader {
       Atomics.sub(this.i32, kHRecovering, 1);
       return null;
     }
+    // ORDER: statistics only (observer).
+    Atomics.add(this.i32, kHRecoveries, 1);
     try {
       this.sync(Atomics.load(this.i32, kHEpoch));
       // After sync: the dead writer may have grown the buffer, and sync refreshed the views.

@@ -9,7 +9,7 @@
 import { CapacityError } from '../errors.js';
 import {
   kMinArenaWords, kBankArena, kBankBase, kBankCap, kBankDescWords, kBlobHash, kBlobOwnerInc, kEmpty, kHArenaTop, kHBankBase,
-  kHEpoch, kHIntentOld, kHIntentOp, kHLive, kHLiveWords, kHOwners, kHUsed, kMaxLoad, kMaxThreads, kOpCompact, kSlotHash, kSlotWords, kTomb,
+  kHCompactions, kHEpoch, kHGrowths, kHIntentOld, kHIntentOp, kHLive, kHLiveWords, kHOwners, kHUsed, kMaxLoad, kMaxThreads, kOpCompact, kSlotHash, kSlotWords, kTomb,
 } from '../layout.js';
 import { crashHook, kOwnerMask, PartitionLock } from './partition-lock.js';
 
@@ -111,6 +111,8 @@ export class PartitionRebuild extends PartitionLock {
     this.modBegin();
     // ORDER: the epoch store publishes the new bank; everything above happens-before a reader's load.
     Atomics.store(i32, kHEpoch, epoch + 1);
+    // ORDER: statistics only (the observer reads them); no reader depends on them.
+    Atomics.add(i32, cap > this.mask + 1 || arenaWords > this.arenaWords ? kHGrowths : kHCompactions, 1);
     // INVARIANT: the counters move only after the switch. A writer dying before it leaves them
     // describing the old bank; after it, the old arena top (≥ the compacted one) is kept, so recovery
     // never lowers the arena top below a blob a reader may still be copying.

@@ -34,6 +34,8 @@ export interface ActorHost {
   count(what: 'handled' | 'dropped' | 'expired'): void;
   /** The actor has exited with `reason` (last step of its exit: names gone, calls failed, monitors fired). */
   exited(actor: Actor, reason: ExitReason, started: boolean): void;
+  /** Counts a call served in `ms`, from its handler's start to its reply (or the handler's end). */
+  served?(ms: number): void;
 }
 
 const kCompactAt = 1024;
@@ -66,6 +68,8 @@ export class Actor {
   #waiters: Array<(exitReason: ExitReason | null) => void> | null = null;
   /** How long `terminate` may run before the exit goes on without it (ms; 0: no bound). */
   shutdownMs = 0;
+  /** When the handler of the current call started (`performance.now()`), for the service-time histogram. */
+  #callAt = 0;
 
   constructor(pid: Pid, local: number, behaviour: Behaviour<unknown, unknown>, name: string, limit: number, host: ActorHost) {
     this.pid = pid;
@@ -197,6 +201,7 @@ export class Actor {
         }
         const f: From = { pid: env.from, ref: env.ref };
         from = f;
+        this.#callAt = performance.now();
         const h = b.handleCall;
         if (h === undefined) return this.#crash(new Error(`${this.name} has no handleCall`), f);
         fn = () => h.call(b, env.body, f, this.state);
@@ -235,6 +240,7 @@ export class Actor {
   /** Applies a handler's result: the reply and state, or a directive. */
   #settled(r: unknown, from: From | null): Promise<void> | undefined {
     this.#current = null;
+    if (from !== null) this.#host.served?.(performance.now() - this.#callAt);
     if (!isDirective(r)) {
       if (from !== null) this.#host.caller.reply(from, r, this.pid);
       else if (r !== undefined) this.state = r;
@@ -252,6 +258,7 @@ export class Actor {
 
   #crash(err: unknown, from: From | null): Promise<void> {
     this.#current = null;
+    if (from !== null) this.#host.served?.(performance.now() - this.#callAt);
     const message = err instanceof Error ? err.message : String(err);
     return this.exit(`error: ${message}`, from);
   }

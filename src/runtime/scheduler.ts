@@ -6,7 +6,8 @@
  *
  * Shared counters (`statsBuffer`, read by any thread without messaging): actors hosted, messages
  * handled, dropped (full mailboxes), expired (calls whose deadline passed before they ran), spawns and
- * exits, and the total mailbox depth (recomputed at most every 100 ms while idle).
+ * exits, and the total mailbox depth (published at most every 100 ms); also (for the observer) the five
+ * deepest mailboxes and a histogram of call service times (`readSchedulerDetail`).
  *
  * @module
  */
@@ -60,7 +61,21 @@ const kSExpired = 3;
 const kSSpawned = 4;
 const kSExited = 5;
 const kSDepth = 6;
-const kStatsWords = 8;
+/**
+ * The five deepest mailboxes: a sequence word (odd while the pairs are being written; readers retry),
+ * then five `[local id, depth]` pairs, deepest first, written with the depth total (at most every 100 ms
+ * while batches stay full).
+ */
+const kSTopSeq = 8;
+const kSTop = 9;
+const kTopN = 5;
+/**
+ * Calls served, by service time (handler start to reply, mailbox wait excluded) in log2 µs buckets:
+ * bucket 0 is under 1 µs, bucket i (1…kLatencyBuckets − 1) under 2^i µs, the last one everything above.
+ */
+const kSLatency = 20;
+export const kLatencyBuckets = 24;
+const kStatsWords = kSLatency + kLatencyBuckets;
 const kBatch = 256;
 const kChunk = 32;
 /** How often the total mailbox depth is recomputed (ms). */
@@ -75,6 +90,34 @@ export function readSchedulerStats(sab: SharedArrayBuffer): SchedulerStats {
   const s = new Int32Array(sab);
   const u = (i: number): number => Atomics.load(s, i) >>> 0;
   return { actors: u(kSActors), handled: u(kSHandled), dropped: u(kSDropped), expired: u(kSExpired), spawned: u(kSSpawned), exited: u(kSExited), depth: u(kSDepth) };
+}
+
+/** A scheduler's deepest mailboxes and call service-time histogram (see `kSTop`, `kSLatency`). */
+export interface SchedulerDetail {
+  /** Up to five actors with waiting mail, deepest first (`local` is the pid's local part). */
+  readonly top: ReadonlyArray<{ readonly local: number; readonly depth: number }>;
+  /** Calls served per log2 µs bucket (u32 counters that wrap). */
+  readonly latency: readonly number[];
+}
+
+/** Reads a scheduler's `SchedulerDetail` from its `statsBuffer`. Any thread; retries a torn top list. */
+export function readSchedulerDetail(sab: SharedArrayBuffer): SchedulerDetail {
+  const s = new Int32Array(sab);
+  const latency: number[] = [];
+  for (let i = 0; i < kLatencyBuckets; i++) latency.push(Atomics.load(s, kSLatency + i) >>> 0);
+  let top: Array<{ local: number; depth: number }> = [];
+  for (let tries = 0; tries < 100; tries++) {
+    const seq = Atomics.load(s, kSTopSeq);
+    if ((seq & 1) === 1) continue;
+    top = [];
+    for (let i = 0; i < kTopN; i++) {
+      const depth = Atomics.load(s, kSTop + 2 * i + 1) >>> 0;
+      if (depth > 0) top.push({ local: Atomics.load(s, kSTop + 2 * i) >>> 0, depth });
+    }
+    // ORDER: the pairs were read between two equal even loads of the sequence word: not torn.
+    if (Atomics.load(s, kSTopSeq) === seq) break;
+  }
+  return { top, latency };
 }
 
 let current: Scheduler | undefined;
@@ -132,6 +175,37 @@ export class Scheduler implements Host, ActorHost {
   /** Counters of this scheduler. */
   stats(): SchedulerStats {
     return readSchedulerStats(this.statsBuffer);
+  }
+
+  /** Counts a call served in `ms` (handler start to reply) in the service-time histogram. */
+  served(ms: number): void {
+    const us = ms * 1000;
+    const b = us < 1 ? 0 : Math.min(kLatencyBuckets - 1, 1 + Math.floor(Math.log2(us)));
+    Atomics.add(this.#stats, kSLatency + b, 1);
+  }
+
+  #published = 0;
+
+  /** Publishes the total mailbox depth and the five deepest mailboxes. One pass over the actors. */
+  #publishDepth(): void {
+    let depth = 0;
+    const top: number[] = []; // [local, depth] pairs, deepest first
+    for (const a of this.actors.values()) {
+      const d = a.depth;
+      depth += d;
+      if (d === 0 || (top.length === 2 * kTopN && d <= (top[2 * kTopN - 1] as number))) continue;
+      let i = top.length;
+      while (i > 0 && (top[i - 1] as number) < d) i -= 2;
+      top.splice(i, 0, a.local, d);
+      if (top.length > 2 * kTopN) top.length = 2 * kTopN;
+    }
+    const s = this.#stats;
+    Atomics.store(s, kSDepth, depth);
+    // ORDER: sequence odd, pairs, sequence even: a reader that saw the same even value twice read whole pairs.
+    Atomics.add(s, kSTopSeq, 1);
+    for (let i = 0; i < 2 * kTopN; i++) Atomics.store(s, kSTop + i, top[i] ?? 0);
+    Atomics.add(s, kSTopSeq, 1);
+    this.#published = performance.now();
   }
 
   count(what: 'handled' | 'dropped' | 'expired'): void {
@@ -293,7 +367,14 @@ export class Scheduler implements Host, ActorHost {
     const route = (env: Envelope): void => this.caller.route(env);
     // A ref'd handle: a scheduler parked on its doorbell must not let its thread exit.
     const keep = setInterval(() => undefined, 1 << 30);
-    let depthAt = 0;
+    // While batches stay full the depths are not published at batch ends, and mailboxes drained by
+    // async handlers change without a batch: publish every 100 ms then (not while idle and empty).
+    let full = false;
+    const depths = setInterval(() => {
+      if ((full || Atomics.load(this.#stats, kSDepth) !== 0) && performance.now() - this.#published >= kDepthMs) this.#publishDepth();
+      full = false;
+    }, kDepthMs);
+    depths.unref();
     try {
       while (!this.#stopped) {
         // A batch ends at kBatch messages or after kSliceMs, whichever comes first: messages that
@@ -304,21 +385,18 @@ export class Scheduler implements Host, ActorHost {
           got = mailroom.drain(kChunk, route);
         }
         if (n >= kBatch || performance.now() - since >= kSliceMs) {
+          full = true;
           await new Promise<void>((r) => setImmediate(r));
           continue;
         }
-        // The total depth walks every actor: at most every kDepthMs, not on every idle turn.
-        if (since - depthAt >= kDepthMs) {
-          depthAt = since;
-          let depth = 0;
-          for (const a of this.actors.values()) depth += a.depth;
-          Atomics.store(this.#stats, kSDepth, depth);
-        }
+        // Publishing walks every actor: at most every kDepthMs, not on every idle turn.
+        if (since - this.#published >= kDepthMs) this.#publishDepth();
         if (n === 0) await mailroom.waitForMail();
         else await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
       clearInterval(keep);
+      clearInterval(depths);
     }
   }
 

@@ -16,8 +16,8 @@ beforeAll(async () => {
   rig = await startSupRig(2);
 });
 afterAll(async () => {
-  await rig.close();
-});
+  await rig.close(60_000); // 100k subscribers leave one by one
+}, 90_000);
 
 type Msg = { from: string; seq: number };
 

@@ -25,7 +25,8 @@ export interface SupRig {
   sup(name: string, opts?: ConstructorParameters<typeof DynamicSupervisor>[1]): DynamicSupervisor;
   /** Resolves with the first runtime event of `type` from now on. */
   next(type: RuntimeEvent['type'], ms?: number): Promise<RuntimeEvent>;
-  close(): Promise<void>;
+  /** Stops the runtime (bounded by `ms`: stopping 100k actors takes a while) and closes the registries. */
+  close(ms?: number): Promise<void>;
 }
 
 async function install(rt: Runtime, i: number, board: SharedArrayBuffer): Promise<void> {
@@ -64,8 +65,8 @@ export async function startSupRig(schedulers: number, boardSlots = 1024): Promis
     next(type, ms = 10_000) {
       return bounded(new Promise<RuntimeEvent>((resolve) => waiting.push({ type, resolve })), ms, `runtime event ${type}`);
     },
-    async close() {
-      await bounded(rt.stop(), 10_000, 'rt.stop()');
+    async close(ms = 10_000) {
+      await bounded(rt.stop(), ms, 'rt.stop()');
       names.close();
       topics.close();
     },

@@ -15,11 +15,11 @@ afterAll(async () => {
   await rig.close();
 });
 
-/** Waits until `key` is held by a pid other than `old`, and returns it. */
+/** Waits until `key` is held by a pid other than `old` and the ledger has reported that restart; returns the pid. */
 async function replaced(key: string, old: Pid): Promise<Pid> {
   await until(() => {
     const p = rig.names.whereis(key);
-    return p !== undefined && p !== old;
+    return p !== undefined && p !== old && rig.events.some((e) => e.type === 'restart' && e.pid === p);
   }, `${key} restarted`);
   return rig.names.whereis(key) as Pid;
 }
