@@ -1,5 +1,5 @@
 /**
- * `npm start`: a live demo and consistency check of Roster under real thread contention.
+ * `npm run demo`: a live demo and consistency check of Roster under real thread contention.
  *
  * Starts a coordinator, creates a partitioned unique registry, starts one supervised worker thread per
  * core; the workers start together on a shared-memory barrier and, for the given time, register keys of
@@ -54,7 +54,7 @@ function intFlag(raw: string | undefined, name: string, dflt: number, min: numbe
 }
 
 const usage =
-  'usage: npm start -- [--threads N] [--seconds S] [--partitions P] [--keys K per thread] [--seed X] [--no-kill] [--observe [--port N]]\n' +
+  'usage: npm run demo -- [--threads N] [--seconds S] [--partitions P] [--keys K per thread] [--seed X] [--no-kill] [--observe [--port N]]\n' +
   '   or: node dist/scripts/demo.js [the same flags]';
 const options = {
   threads: { type: 'string' },

@@ -1,5 +1,5 @@
 /**
- * Worker of `npm start` (scripts/demo.ts). Attaches to the demo registry, waits on the shared-memory
+ * Worker of `npm run demo` (scripts/demo.ts). Attaches to the demo registry, waits on the shared-memory
  * start barrier, then until the stop flag: registers keys of its own range, looks up random keys
  * (its own and the other threads'), unregisters some of its own and registers them again. It counts
  * its operations in a shared Float64Array so the main thread can print progress, keeps a ledger of

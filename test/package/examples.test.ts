@@ -1,6 +1,6 @@
 /**
  * Every program in examples/ runs with one command, prints its key lines, and exits by itself with
- * code 0; so does the demo (`npm start`), whose flags are checked too. The README lists every example.
+ * code 0; so does the demo (`npm run demo`), whose flags are checked too. The README lists every example.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -63,7 +63,7 @@ describe('examples/', () => {
   }
 });
 
-describe('the demo (npm start)', () => {
+describe('the demo (npm run demo)', () => {
   const demo = path.join('dist', 'scripts', 'demo.js');
 
   it('kills a worker halfway, prints the sweep, and passes its consistency check', async () => {
@@ -79,7 +79,7 @@ describe('the demo (npm start)', () => {
     const r = await run(process.execPath, [demo, '--bogus'], { cwd: repoRoot, timeoutMs: 30_000 });
     expect(r.code, describeRun(r)).toBe(2);
     expect(r.stderr).toMatch(/Unknown option '--bogus'/);
-    expect(r.stderr).toMatch(/^usage: npm start -- /m);
+    expect(r.stderr).toMatch(/^usage: npm run demo -- /m);
     expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
