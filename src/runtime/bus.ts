@@ -114,21 +114,62 @@ function freeze(v: unknown): unknown {
   return v;
 }
 
-/** Installs the receiving side of the bus in scheduler `s`. */
+/** Deliveries between two looks at the clock, and the longest slice of deliveries (ms). */
+const kCheckEvery = 256;
+const kSliceMs = 4;
+
+/**
+ * Installs the receiving side of the bus in scheduler `s`. A record's subscribers are looked up when it
+ * arrives; deliveries then run in slices of at most kSliceMs, yielding to the event loop between them,
+ * so a topic with 100k subscribers on this scheduler does not hold its loop (and heartbeats) for the
+ * whole fan-out. Records are delivered in their order of arrival, and the scheduler routes no other
+ * mail until a fan-out is done: a message sent after a publish never overtakes it.
+ */
 export function installBus(s: Scheduler): void {
+  const queue: Array<{ from: Pid; msg: unknown; pids: Pid[]; next: number }> = [];
+  let scheduled = false;
+  let delivering = false;
+  // Mail waits while a fan-out is delivered: what its sender sent after the publish comes after it.
+  s.holdMail = () => queue.length > 0;
+  const deliver = (): void => {
+    scheduled = false;
+    delivering = true;
+    try {
+      slice();
+    } finally {
+      delivering = false;
+    }
+  };
+  const slice = (): void => {
+    const since = performance.now();
+    while (queue.length > 0) {
+      const job = queue[0] as (typeof queue)[number];
+      while (job.next < job.pids.length) {
+        const pid = job.pids[job.next++] as Pid;
+        const a = s.actors.get(pidLocal(pid));
+        if (a !== undefined && a.pid === pid) a.enqueue({ kind: kInfo, to: a.local, from: job.from, ref: 0, deadline: 0, body: job.msg });
+        if (job.next % kCheckEvery === 0 && performance.now() - since > kSliceMs) {
+          scheduled = true;
+          setImmediate(deliver);
+          return;
+        }
+      }
+      queue.shift();
+      // The mail that waited behind this fan-out goes now (it may start another one).
+      s.releaseHeld();
+    }
+  };
   s.handleSystem(kPublish, (env: Envelope) => {
     const { r, t, m } = env.body as { r: string; t: Key; m: unknown };
     const reg = s.registryById(r);
     if (reg === undefined) return;
     const inc = s.domain.inc;
     const slot = incSlot(inc);
-    const msg = freeze(m);
-    for (let sh = 0; sh < kShards; sh++) {
-      for (const [pid] of reg.lookup([t, slot, sh])) {
-        if (pidInc(pid) !== inc) continue;
-        const a = s.actors.get(pidLocal(pid));
-        if (a !== undefined && a.pid === pid) a.enqueue({ kind: kInfo, to: a.local, from: env.from, ref: 0, deadline: 0, body: msg });
-      }
-    }
+    const pids: Pid[] = [];
+    for (let sh = 0; sh < kShards; sh++) for (const [pid] of reg.lookup([t, slot, sh])) if (pidInc(pid) === inc) pids.push(pid);
+    if (pids.length === 0) return;
+    queue.push({ from: env.from, msg: freeze(m), pids, next: 0 });
+    // A record routed by releaseHeld (inside a delivery) waits in the queue for the loop running it.
+    if (!scheduled && !delivering) deliver();
   });
 }

@@ -140,6 +140,14 @@ export class Scheduler implements Host, ActorHost {
   readonly #registries = new Map<string, Registry<unknown>>();
   readonly #behaviours = new Map<string, Promise<Behaviour<unknown, unknown>>>();
   readonly #systemHandlers = new Map<number, SystemHandler>();
+  /**
+   * While it returns true, the loop routes no mail (it yields instead): the bus sets it while a fan-out
+   * is delivered in slices, so nothing a sender sent after a publish overtakes that publish.
+   */
+  holdMail: (() => boolean) | null = null;
+  /** Mail that arrived while held, routed in order by `releaseHeld`. */
+  #held: Envelope[] = [];
+  #heldHead = 0;
   /** Called at the end of every actor's exit (the supervisor partition restarts children here). */
   onExit: ((actor: Actor, reason: string, started: boolean) => void) | null = null;
   #stopped = false;
@@ -210,6 +218,25 @@ export class Scheduler implements Host, ActorHost {
 
   count(what: 'handled' | 'dropped' | 'expired'): void {
     Atomics.add(this.#stats, what === 'handled' ? kSHandled : what === 'dropped' ? kSDropped : kSExpired, 1);
+  }
+
+  /** Routes one envelope from the mailroom, or keeps it (in order) while mail is held. */
+  #route(env: Envelope): void {
+    if (this.#heldHead < this.#held.length || this.holdMail?.() === true) this.#held.push(env);
+    else this.caller.route(env);
+  }
+
+  /** Routes the mail kept while held, in order, until it is held again. The bus calls it after a fan-out. */
+  releaseHeld(): void {
+    while (this.#heldHead < this.#held.length && this.holdMail?.() !== true) {
+      const env = this.#held[this.#heldHead] as Envelope;
+      this.#held[this.#heldHead++] = undefined as never;
+      this.caller.route(env);
+    }
+    if (this.#heldHead === this.#held.length) {
+      this.#held = [];
+      this.#heldHead = 0;
+    }
   }
 
   /** Handles system messages of `kind` (the supervisor and the event bus add theirs). This thread only. */
@@ -364,7 +391,7 @@ export class Scheduler implements Host, ActorHost {
   /** Drains the mailroom forever in bounded batches, yielding between them. Resolves after `stop()`. */
   async run(): Promise<void> {
     const mailroom = this.caller.mailroom;
-    const route = (env: Envelope): void => this.caller.route(env);
+    const route = (env: Envelope): void => this.#route(env);
     // A ref'd handle: a scheduler parked on its doorbell must not let its thread exit.
     const keep = setInterval(() => undefined, 1 << 30);
     // While batches stay full the depths are not published at batch ends, and mailboxes drained by
@@ -377,6 +404,11 @@ export class Scheduler implements Host, ActorHost {
     depths.unref();
     try {
       while (!this.#stopped) {
+        if (this.holdMail?.() !== true) this.releaseHeld();
+        if (this.holdMail?.() === true || this.#heldHead < this.#held.length) {
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
         // A batch ends at kBatch messages or after kSliceMs, whichever comes first: messages that
         // start actors are heavy, and the loop must come round to its timers (heartbeats) often.
         const since = performance.now();
