@@ -5,7 +5,8 @@
  *   npm run bench        # quick: micro subset + scaling P ∈ {1,16}, 3 × 400 ms per cell, then the actor figures (≈ 2–4 min on 2 cores)
  *   npm run bench:full   # whole grid: full micro suite + P ∈ {1,2,4,8,16}, 5 × 1000 ms per cell
  *
- * Then the actor runtime's figures (bench/actors.ts), each beside its same-run baseline.
+ * Then the actor runtime's figures (bench/actors.ts) and those of supervision, get-or-start, the event
+ * bus and the chat service (bench/supervision.ts), each beside its same-run baseline.
  *
  * Flags (after `--` with npm): --quick, --label NAME, --out NAME, --skip-micro, --skip-actors, --no-write, --micro-partitions N, --rounds N, --clock cpu,
  * and the scaling flags --threads, --partitions, --workloads, --duration, --repeats, --preload, --hot.
@@ -18,6 +19,7 @@ import { log } from './lib/args.js';
 import { machineInfo, today } from './lib/machine.js';
 import { cellAt, scalingMarkdown, writeResults } from './lib/report.js';
 import { actorsMarkdown, runActors } from './actors.js';
+import { runSupervision, supervisionMarkdown, type SupervisionSummary } from './supervision.js';
 import type { ActorBenchReport } from './actors.js';
 import { microMarkdown, runMicro } from './micro.js';
 import type { MicroReport } from './micro.js';
@@ -71,6 +73,12 @@ async function main(): Promise<void> {
     actors = await runActors({ quick, rounds });
     log(actorsMarkdown(actors));
   }
+  let supervision: SupervisionSummary | null = null;
+  if (!skipActors) {
+    log(`\n== supervision: get-or-start, the event bus, recovery, the chat service (2 schedulers) ==`);
+    supervision = await runSupervision({ quick });
+    log(supervisionMarkdown(supervision));
+  }
   const date = today();
   let md = `# Roster benchmarks — ${machine.label}, ${date}${quick ? ' (quick run)' : ''}\n\n`;
   md += `${machine.cpuModel}; ${machine.availableParallelism} cores; ${(machine.memoryBytes / 2 ** 30).toFixed(0)} GiB; Node ${machine.node} (V8 ${machine.v8}); ${machine.platform}.\n\n`;
@@ -82,6 +90,7 @@ async function main(): Promise<void> {
   md += `\n### Control: thread-local \`Map.get\` in the same threads (the machine's own read scaling)\n\n`;
   md += scalingMarkdown(control, machine).split('\n').slice(3).join('\n');
   if (actors) md += `\n## Actor runtime (2 schedulers; baselines in the same run)\n\n${actorsMarkdown(actors)}\n`;
+  if (supervision) md += `\n## Supervision, get-or-start, event bus (2 schedulers; baselines in the same run)\n\n${supervisionMarkdown(supervision)}\n`;
   log('\n' + md);
 
   const bigP = Math.max(...params.partitions);
@@ -113,6 +122,7 @@ async function main(): Promise<void> {
       params.threads.map((t) => [String(t), Math.round(cellAt(control, 'map-read-only', 1, t)?.aggregate ?? 0)]),
     ),
     ...(actors?.summary ?? {}),
+    ...(supervision ?? {}),
     actorScenarios: actors?.scenarios ?? null,
     cpus: machine.availableParallelism,
     loadavg: os.loadavg()[0],
@@ -124,7 +134,7 @@ async function main(): Promise<void> {
   if (write) {
     const files = writeResults(
       out ?? `${machine.label}-${date}${quick ? '-quick' : ''}`,
-      { kind: 'roster-bench', date: new Date().toISOString(), quick, machine, loadavg: { start: loadStart, end: os.loadavg() }, summary, micro, scaling, control, actors },
+      { kind: 'roster-bench', date: new Date().toISOString(), quick, machine, loadavg: { start: loadStart, end: os.loadavg() }, summary, micro, scaling, control, actors, supervision },
       md,
       scaling,
       machine,

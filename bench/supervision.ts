@@ -9,6 +9,7 @@
  *   from an actor to 10 and to 10,000 subscribers across both schedulers, vs a `send` to each.
  * - `recoveryMs10k`: from a scheduler's death (`worker.terminate()`) to every one of its 10,000
  *   permanent children running again on the survivor (the runtime's `recovered` event).
+ * - `chatPostsPerSec`, `chatCallP99Us`: the chat service (examples/chat) on its defaults, no kill.
  *
  * Usage: node dist/bench/supervision.js [--quick]; prints a table, then one JSON line.
  */
@@ -31,6 +32,16 @@ export interface SupervisionSummary {
   publish10kVsSend: number;
   recoveryMs10k: number;
   recoveredChildren: number;
+  /** The chat service (examples/chat) on its defaults, 2 schedulers, no kill: posts/s is the offered load's. */
+  chatPostsPerSec: number;
+  chatDeliveriesPerSec: number;
+  chatCallP50Us: number;
+  chatCallP99Us: number;
+  chatConsistent: boolean;
+}
+
+interface ChatModule {
+  runChat(o: Record<string, unknown>): Promise<{ postsPerSec: number; deliveriesPerSec: number; callP50Us: number; callP99Us: number; consistent: boolean; problems: string[] }>;
 }
 
 const mod = new URL('./lib/supervision-behaviours.js', import.meta.url).href;
@@ -55,7 +66,8 @@ export async function runSupervision(opts: { quick: boolean }): Promise<Supervis
   const topics = Registry.create({ keys: 'duplicate', name: 'sup-bench-bus' });
   const sab = new SharedArrayBuffer(64);
   const board = new Int32Array(sab);
-  let rt = await Runtime.start({ schedulers: 2, registries: [names, topics] as unknown as Registry<never>[] });
+  let stopped = false;
+  const rt = await Runtime.start({ schedulers: 2, registries: [names, topics] as unknown as Registry<never>[] });
   const install = async (r: Runtime): Promise<void> => {
     for (let i = 0; i < 2; i++) await stopProcess(await r.control(i).spawn({ behaviour: B('Install'), args: { board: sab } }));
   };
@@ -82,6 +94,7 @@ export async function runSupervision(opts: { quick: boolean }): Promise<Supervis
     const whereisMs = performance.now() - t0;
     if (sink !== 3 * n) throw new Error('whereis lost names');
     for (let i = 0; i < n; i++) await stopProcess(via(names, `s${i}`));
+    await inFlight(n, (i) => sup.terminateChild(via(names, `g${i}`)));
 
     // Publishing: subscribers on both schedulers, counted on the board; the publisher is an actor.
     const publisher = await spawn(B('Publisher'), { bus: 'sup-bench-bus' }, { scheduler: 0 });
@@ -115,7 +128,7 @@ export async function runSupervision(opts: { quick: boolean }): Promise<Supervis
     if (rec.type !== 'recovered') throw new Error('no recovery');
     for (let i = 0; i < 10_000; i += 997) if (await call(via(names, `r${i}`), 'x') !== 'ok') throw new Error('a child did not come back');
 
-    return {
+    const figures = {
       getOrStartExistingPerSec: perSec(3 * n, existingMs),
       whereisPerSec: perSec(3 * n, whereisMs),
       getOrStartExistingVsWhereis: +(whereisMs / existingMs).toFixed(3),
@@ -130,11 +143,29 @@ export async function runSupervision(opts: { quick: boolean }): Promise<Supervis
       recoveryMs10k: Math.round(rec.ms),
       recoveredChildren: rec.children,
     };
-  } finally {
     await rt.stop();
-    rt = undefined as never;
     names.close();
     topics.close();
+    stopped = true;
+    // The chat service starts its own runtime (one per thread): after this one stopped.
+    log('supervision: the chat service on its defaults (3,000 users, 300 rooms), 2 schedulers, no kill');
+    const chat = (await import(new URL('../../examples/chat/service.mjs', import.meta.url).href)) as ChatModule;
+    const c = await chat.runChat({ schedulers: 2, seconds: opts.quick ? 6 : 12, kill: false, quiet: true, seed: 1 });
+    if (!c.consistent) throw new Error(`the chat service's consistency check failed: ${c.problems.join('; ')}`);
+    return {
+      ...figures,
+      chatPostsPerSec: Math.round(c.postsPerSec),
+      chatDeliveriesPerSec: Math.round(c.deliveriesPerSec),
+      chatCallP50Us: Math.round(c.callP50Us),
+      chatCallP99Us: Math.round(c.callP99Us),
+      chatConsistent: c.consistent,
+    };
+  } finally {
+    if (!stopped) {
+      await rt.stop();
+      names.close();
+      topics.close();
+    }
   }
 }
 
@@ -150,6 +181,7 @@ export function supervisionMarkdown(s: SupervisionSummary): string {
     `| publish to 10 subscribers, deliveries | ${k(s.publish10DeliveriesPerSec)} | a \`send\` to each ${k(s.send10DeliveriesPerSec)} | ${+(s.publish10DeliveriesPerSec / s.send10DeliveriesPerSec).toFixed(3)}× |`,
     `| publish to 10,000 subscribers, deliveries | ${k(s.publish10kDeliveriesPerSec)} | a \`send\` to each ${k(s.send10kDeliveriesPerSec)} | ${s.publish10kVsSend}× |`,
     `| recovery after a scheduler death, ${s.recoveredChildren} children | ${s.recoveryMs10k} ms | — | — |`,
+    `| chat service (defaults, 2 schedulers, no kill): posts, deliveries, call p50 / p99 | ${k(s.chatPostsPerSec)}, ${k(s.chatDeliveriesPerSec)}, ${(s.chatCallP50Us / 1000).toFixed(2)} / ${(s.chatCallP99Us / 1000).toFixed(1)} ms | — | consistent: ${s.chatConsistent} |`,
   ].join('\n');
 }
 

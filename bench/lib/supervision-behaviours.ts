@@ -50,9 +50,23 @@ export const Spawner = {
  */
 export const Publisher = {
   init: (a: { bus: string }) => ({ bus: new EventBus(Runtime.registry(a.bus)) }),
-  handleCall(m: { publish?: number; topic?: string; sends?: number; to?: Pid[] }, _f: From, s: { bus: EventBus }) {
-    for (let i = 0; i < (m.publish ?? 0); i++) s.bus.publish(m.topic as string, { i });
-    for (let i = 0; i < (m.sends ?? 0); i++) for (const p of m.to ?? []) send(p, { i });
+  async handleCall(m: { publish?: number; topic?: string; sends?: number; to?: Pid[] }, _f: From, s: { bus: EventBus }) {
+    // A turn of the event loop every 256 messages sent: a full ring's backlog is flushed from the
+    // sender's event loop, and a sender that never yields would fill its bounded backlog and drop.
+    let sent = 0;
+    const turn = async (): Promise<void> => {
+      if (++sent % 256 === 0) await new Promise((r) => setImmediate(r));
+    };
+    for (let i = 0; i < (m.publish ?? 0); i++) {
+      s.bus.publish(m.topic as string, { i });
+      await turn();
+    }
+    for (let i = 0; i < (m.sends ?? 0); i++) {
+      for (const p of m.to ?? []) {
+        send(p, { i });
+        await turn();
+      }
+    }
     return true;
   },
 };

@@ -12,6 +12,7 @@
  * | DOWN | watcher's local id | the exited pid | monitor ref | `{ reason }` |
  * | PING | 0 | caller | call ref | null |
  * | START_CHILD | 0 | caller | call ref | `ChildRequest` (supervisor-partition.ts) |
+ * | START_CHILDREN | 0 | the ledger | call ref | `ChildRequest[]`: restarts after a scheduler died; replies with each outcome |
  * | AWAIT_STARTED | 0 | caller | call ref | `{ pid }`: replies once that actor's `init` settled |
  * | TERMINATE_CHILD | 0 | caller | call ref | `{ pid }` |
  * | LEDGER | 0 (the runtime's thread) | a scheduler | 0 | `LedgerReport[]` (supervisor-partition.ts) |
@@ -35,3 +36,4 @@ export const kAwaitStarted = 13;
 export const kTerminateChild = 14;
 export const kLedger = 15;
 export const kPublish = 16;
+export const kStartChildren = 17;

@@ -204,9 +204,18 @@ export class Runtime {
     return this.#slot(i).worker;
   }
 
-  /** Counters of every scheduler and its mailroom, read from shared memory (no message sent). */
+  /**
+   * Counters of every scheduler and its mailroom, read from shared memory (no message sent). A
+   * scheduler that died reports no actors until its replacement is up.
+   */
   stats(): Array<SchedulerStats & { index: number; mail: MailStats }> {
-    return this.#slots.map(({ info }) => ({ index: info.index, ...readSchedulerStats(info.stats), mail: Mailroom.readStats(info.mail) }));
+    const domain = Domain.current();
+    return this.#slots.map(({ info }) => {
+      const s = readSchedulerStats(info.stats);
+      // A dead scheduler (until its replacement is up) hosts nothing, whatever its last counters said.
+      const alive = domain.isAlive(info.inc);
+      return { index: info.index, ...s, ...(alive ? {} : { actors: 0, depth: 0 }), mail: Mailroom.readStats(info.mail) };
+    });
   }
 
   /** Calls `listener` with each `RuntimeEvent`; returns a function that removes it. */

@@ -15,7 +15,7 @@ import { makePid, pidInc } from '../domain/domain.js';
 import type { Pid } from '../types.js';
 import type { Caller } from './caller.js';
 import type { ChildRequest } from './child-spec.js';
-import { kLedger, kStartChild } from './kinds.js';
+import { kLedger, kStartChildren } from './kinds.js';
 import { pickScheduler } from './placement.js';
 import type { LedgerReport } from './supervisor-partition.js';
 
@@ -52,6 +52,9 @@ interface Entry {
   req: ChildRequest;
   pid: Pid;
 }
+
+/** Restarts per message to one scheduler. */
+const kBatch = 256;
 
 let active: Ledger | undefined;
 
@@ -172,6 +175,7 @@ export class Ledger extends EventEmitter {
     this.#caller.drainNow();
     const now = Date.now();
     let n = 0;
+    const batch: Array<{ req: ChildRequest; old: Pid }> = [];
     for (const [id, e] of this.#children) {
       if (pidInc(e.pid) !== inc) continue;
       const { req } = e;
@@ -193,47 +197,75 @@ export class Ledger extends EventEmitter {
       }
       this.#moving.set(id, now);
       n++;
-      this.#restart({ ...req, restarts: [...recent, now], restartOf: e.pid, reason, getOrStart: false }, e.pid);
+      batch.push({ req: { ...req, restarts: [...recent, now], restartOf: e.pid, reason, getOrStart: false }, old: e.pid });
     }
+    this.#restart(batch);
     return n;
   }
 
-  #restart(req: ChildRequest, old: Pid, attempt = 0): void {
-    let target: number;
-    try {
-      target = pickScheduler('hash', req.name?.key);
-    } catch {
-      // No scheduler alive: tried again when a replacement starts (restartPending).
-      this.#unplaced.set(old, req);
-      return;
+  /**
+   * Sends restarts to the schedulers alive now, grouped by target, kBatch per message. A restart that
+   * finds its scheduler dead too goes to the next one; one that fails otherwise (the name was taken by
+   * a get-or-start meanwhile, or init failed) is the child's exit.
+   */
+  #restart(items: ReadonlyArray<{ req: ChildRequest; old: Pid }>, attempt = 0): void {
+    const byTarget = new Map<number, Array<{ req: ChildRequest; old: Pid }>>();
+    for (const it of items) {
+      let target: number;
+      try {
+        target = pickScheduler('hash', it.req.name?.key);
+      } catch {
+        // No scheduler alive: sent when a replacement starts (restartPending).
+        this.#unplaced.set(it.old, it.req);
+        continue;
+      }
+      let list = byTarget.get(target);
+      if (list === undefined) byTarget.set(target, (list = []));
+      list.push(it);
     }
     const self = makePid(this.#caller.domain.inc, 0);
-    this.#caller.call(makePid(target, 0), req, 30_000, self, kStartChild).then(
-      () => undefined, // the partition's 'up' report settles it
-      (err: unknown) => {
-        const code = (err as { code?: unknown }).code;
-        if ((code === 'ROSTER_ERR_NOPROC' || code === 'ROSTER_ERR_EXIT') && attempt < 8) {
-          this.#restart(req, old, attempt + 1); // that scheduler died too: the next one
-          return;
-        }
-        // Someone else holds the name now (a get-or-start won), or init failed: the child is gone.
-        const e = this.#children.get(req.id);
-        if (e !== undefined && e.pid === old) {
-          this.#children.delete(req.id);
-          this.#counters(req.sup).children--;
-        }
-        this.#counters(req.sup).exited++;
-        this.emit('event', { type: 'exit', supervisor: req.sup, id: req.id, pid: old, reason: String((err as Error).message) } satisfies SupervisorEvent);
-        this.#moved(req.id);
-      },
-    );
+    for (const [target, list] of byTarget) {
+      for (let i = 0; i < list.length; i += kBatch) {
+        const chunk = list.slice(i, i + kBatch);
+        this.#caller.call(makePid(target, 0), chunk.map((c) => c.req), 60_000, self, kStartChildren).then(
+          (out) => {
+            const again: Array<{ req: ChildRequest; old: Pid }> = [];
+            (out as Array<Pid | { code: string; message: string }>).forEach((o, j) => {
+              const c = chunk[j] as { req: ChildRequest; old: Pid };
+              if (typeof o === 'number') return; // its 'up' report settles it
+              if (o.code === 'ROSTER_ERR_NOPROC' && attempt < 8) again.push(c);
+              else this.#lost(c.req, c.old, o.message);
+            });
+            if (again.length > 0) this.#restart(again, attempt + 1);
+          },
+          (err: unknown) => {
+            const code = (err as { code?: unknown }).code;
+            // That scheduler died too: the next one.
+            if ((code === 'ROSTER_ERR_NOPROC' || code === 'ROSTER_ERR_EXIT') && attempt < 8) this.#restart(chunk, attempt + 1);
+            else for (const c of chunk) this.#lost(c.req, c.old, String((err as Error).message));
+          },
+        );
+      }
+    }
+  }
+
+  /** A restart that could not be done: the child is gone. */
+  #lost(req: ChildRequest, old: Pid, why: string): void {
+    const e = this.#children.get(req.id);
+    if (e !== undefined && e.pid === old) {
+      this.#children.delete(req.id);
+      this.#counters(req.sup).children--;
+    }
+    this.#counters(req.sup).exited++;
+    this.emit('event', { type: 'exit', supervisor: req.sup, id: req.id, pid: old, reason: why } satisfies SupervisorEvent);
+    this.#moved(req.id);
   }
 
   /** Restarts children that found no live scheduler (every scheduler had died). */
   restartPending(): void {
-    const waiting = [...this.#unplaced];
+    const waiting = [...this.#unplaced].map(([old, req]) => ({ req, old }));
     this.#unplaced.clear();
-    for (const [old, req] of waiting) this.#restart(req, old);
+    this.#restart(waiting);
   }
 
   /** Stops listening (the runtime stops). */

@@ -23,7 +23,7 @@ import { AlreadyStartedError, NoProcError, SpawnError } from '../errors.js';
 import type { Pid } from '../types.js';
 import type { Actor } from './actor.js';
 import { restarts, type ChildRequest } from './child-spec.js';
-import { kAwaitStarted, kLedger, kStartChild, kTerminateChild } from './kinds.js';
+import { kAwaitStarted, kLedger, kStartChild, kStartChildren, kTerminateChild } from './kinds.js';
 import type { Envelope } from './mailroom.js';
 import type { Scheduler } from './scheduler.js';
 
@@ -61,6 +61,7 @@ export class SupervisorPartition {
     this.#ledger = makePid(ledgerInc, 0);
     s.handleSystem(kStartChild, (env) => this.#onStart(env));
     s.handleSystem(kAwaitStarted, (env) => this.#onAwait(env));
+    s.handleSystem(kStartChildren, (env) => this.#onStartMany(env));
     s.handleSystem(kTerminateChild, (env) => this.#onTerminate(env));
     s.onExit = (actor, reason) => this.#exited(actor, reason);
   }
@@ -100,6 +101,16 @@ export class SupervisorPartition {
       (pid) => this.#s.caller.reply(from, pid, this.#self()),
       (err: unknown) => this.#s.caller.replyError(from, err, this.#self()),
     );
+  }
+
+  /** Restarts from the ledger, many per message: answers each one's pid, or its error's code and message. */
+  #onStartMany(env: Envelope): void {
+    const from = { pid: env.from, ref: env.ref };
+    const reqs = env.body as ChildRequest[];
+    void Promise.all(reqs.map(({ restartOf, reason, ...req }) => this.start(req, restartOf ?? 0, reason ?? '').then(
+      (pid) => pid,
+      (err: unknown) => ({ code: (err as { code?: string }).code ?? 'ROSTER_ERR', message: (err as Error).message }),
+    ))).then((out) => this.#s.caller.reply(from, out, this.#self()));
   }
 
   /**

@@ -31,6 +31,8 @@ const kAttempts = 16;
 export class DynamicSupervisor {
   readonly name: string;
   readonly #opts: Required<SupervisorOptions>;
+  /** Spec objects already checked by getOrStart (a spec is plain data the caller keeps). */
+  readonly #checked = new WeakSet<object>();
 
   /**
    * A supervisor named `name`. Its options travel with each child, so every thread that starts
@@ -74,6 +76,15 @@ export class DynamicSupervisor {
    */
   async getOrStart<A>(name: Via, spec: ChildSpec<A>): Promise<Pid> {
     if (!isVia(name)) throw new InvalidOptionError(`expected name to be via(registry, key), got: ${describe(name)}`);
+    // The fast path, a running name: one lookup. The spec is checked first all the same (once per spec
+    // object: the check is remembered), so a bad spec fails whether or not the name runs.
+    if (name.registry.kind !== 'unique') throw new InvalidOptionError(`a child's name must be in a unique registry; ${name.registry.name} is ${name.registry.kind}`);
+    if (!this.#checked.has(spec)) {
+      this.#request(spec, name, true);
+      this.#checked.add(spec);
+    }
+    const running = name.registry.lookup(name.key)[0];
+    if (running !== undefined && running[1] !== null) return running[0];
     const req = this.#request(spec, name, true);
     let last: unknown;
     for (let attempt = 0; attempt < kAttempts; attempt++) {
