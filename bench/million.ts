@@ -4,19 +4,23 @@
  * each actor registered under its own name in one unique registry; then the figures: time, heap of
  * every scheduler, registry bytes, a lookup of every 1,000th name, and the time to stop them all.
  *
- * Usage: node --expose-gc dist/bench/million.js [--actors N] [--schedulers S]; prints a table and one JSON line.
+ * Usage: node --expose-gc dist/bench/million.js [--actors N] [--schedulers S] [--stall-ms MS]; prints a table and one JSON line.
  */
 import { parseArgs } from 'node:util';
 import { Registry, Runtime, call, ref, spawn, type Pid } from '../src/index.js';
 import { log } from './lib/args.js';
 
-const { values } = parseArgs({ options: { actors: { type: 'string', default: '1000000' }, schedulers: { type: 'string', default: '2' } } });
+const { values } = parseArgs({
+  options: { actors: { type: 'string', default: '1000000' }, schedulers: { type: 'string', default: '2' }, 'stall-ms': { type: 'string', default: '10000' } },
+});
 const total = Number(values.actors);
 const schedulers = Number(values.schedulers);
 const mod = new URL('./lib/actor-behaviours.js', import.meta.url).href;
 
 const names = Registry.create({ keys: 'unique', name: 'million', partitions: 32, maxPartitionBytes: 2 ** 30 });
-const rt = await Runtime.start({ schedulers, registries: [names] as unknown as Registry<never>[] });
+// A stall deadline of 10 s by default: a full garbage collection of a heap holding 500k actors can
+// pause a scheduler for about a second on a loaded 2-core machine (see the closing figures).
+const rt = await Runtime.start({ schedulers, registries: [names] as unknown as Registry<never>[], coordinator: { stallMs: Number(values['stall-ms']) } });
 type Timed = { ns: number; n: number };
 type Heap = { heapUsed: number };
 try {

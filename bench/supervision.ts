@@ -179,7 +179,7 @@ export function supervisionMarkdown(s: SupervisionSummary): string {
   return [
     '| figure | Roster | baseline (same run) | ratio |',
     '|---|---|---|---|',
-    `| get-or-start, name running (a lookup) | ${k(s.getOrStartExistingPerSec)} | \`whereis\` ${k(s.whereisPerSec)} | ${s.getOrStartExistingVsWhereis}× |`,
+    `| get-or-start, name running (a lookup) | ${k(s.getOrStartExistingPerSec)} | an \`await\` of \`whereis\` ${k(s.whereisPerSec)} | ${s.getOrStartExistingVsWhereis}× |`,
     `| get-or-start, new name (a start), 1,000 in flight | ${k(s.getOrStartNewPerSec)} | \`spawn\` with a via name ${k(s.spawnNamedPerSec)} | ${s.getOrStartNewVsSpawn}× |`,
     `| publish to 10 subscribers, deliveries | ${k(s.publish10DeliveriesPerSec)} | a \`send\` to each ${k(s.send10DeliveriesPerSec)} | ${+(s.publish10DeliveriesPerSec / s.send10DeliveriesPerSec).toFixed(3)}× |`,
     `| publish to 10,000 subscribers, deliveries | ${k(s.publish10kDeliveriesPerSec)} | a \`send\` to each ${k(s.send10kDeliveriesPerSec)} | ${s.publish10kVsSend}× |`,
