@@ -80,28 +80,41 @@ export class Names {
   /** Registers local process `pid` under `name`. */
   async register(name: string, pid: Pid, value: unknown): Promise<ClusterRegisterResult> {
     checkName(name);
-    if (!Number.isSafeInteger(pid) || pid < 0) throw new InvalidOptionError(`expected a local pid, got: ${String(pid)}`);
+    if (!Number.isSafeInteger(pid) || pid <= 0) throw new InvalidOptionError(`expected a local pid, got: ${String(pid)}`);
     const encoded = encodeNameValue(value);
     const s = this.#state;
     const mine = this.#held.get(name);
     if (mine !== undefined && s.leaseValid()) return { ok: false, reason: 'already_registered', holder: s.gpid(mine.pid) };
     if (!s.leaseValid()) throw new NodeDownError(`node ${s.node} does not hold its lease now; it is rejoining`, s.node);
+    // Monitors first: a bad pid throws here, before anything changes; a dead one releases the name.
+    const m = monitor(pid);
+    let exited = false;
+    let held: Held | undefined;
+    void m.down.then(() => {
+      exited = true;
+      if (held !== undefined && this.#held.get(name) === held) void this.unregister(name).catch(() => {});
+    });
     this.#expectOwn(name);
-    const r = await s.engine.acquire(name, this.#owner(pid), encoded, s.fenceFloor);
+    let r: Awaited<ReturnType<typeof s.engine.acquire>>;
+    try {
+      r = await s.engine.acquire(name, this.#owner(pid), encoded, s.fenceFloor);
+    } catch (err) {
+      this.#settleOwn(name);
+      demonitor(m.ref);
+      throw err;
+    }
     this.#cache.delete(name);
     if (!r.ok) {
       this.#settleOwn(name);
+      demonitor(m.ref);
       if (r.reason === 'lost') throw new NodeDownError(`node ${s.node} lost its lease; it is rejoining`, s.node);
       s.sawFence(r.holder.fence);
       return { ok: false, reason: 'already_registered', holder: { node: r.holder.node, incarnation: r.holder.incarnation, pid: r.holder.pid } };
     }
     s.sawFence(r.fence);
-    const m = monitor(pid);
-    const held: Held = { pid, fence: r.fence, value: encoded, monitorRef: m.ref };
+    held = { pid, fence: r.fence, value: encoded, monitorRef: m.ref };
     this.#held.set(name, held);
-    void m.down.then(() => {
-      if (this.#held.get(name) === held) void this.unregister(name).catch(() => {});
-    });
+    if (exited) void this.unregister(name).catch(() => {});
     return { ok: true, owner: s.gpid(pid), fence: r.fence };
   }
 

@@ -1,7 +1,9 @@
 /**
- * The Redis 7 engine, on `@redis/client` (node-redis). Two connections per node: one for commands
- * (scripts, PUBLISH, SPUBLISH; node-redis pipelines what is issued in the same tick) and one for
- * subscriptions (the node's inbox channel, invalidations, membership events, topics).
+ * The Redis 7 engine, on `@redis/client` (node-redis). Three connections per node: one for commands
+ * (name scripts, PUBLISH, SPUBLISH; node-redis pipelines what is issued in the same tick), one for the
+ * node's own heartbeat and sweep (so that a burst of traffic queued on the first never delays a lease
+ * renewal), and one for subscriptions (the node's inbox channel, invalidations, membership events,
+ * topics).
  *
  * **Primitives and why.**
  * - Names, leases, fences, membership: the Lua scripts of `redis-scripts.ts` (atomic on the server).
@@ -72,6 +74,7 @@ export class RedisEngine implements ClusterEngine {
   readonly #ns: string;
   readonly #connectTimeoutMs: number;
   #cmd: RedisClientType | undefined;
+  #ctl: RedisClientType | undefined;
   #sub: RedisClientType | undefined;
   #handlers: EngineHandlers | undefined;
   #opened = false;
@@ -101,8 +104,11 @@ export class RedisEngine implements ClusterEngine {
     };
     const cmd = createClient({ url: address, disableOfflineQueue: true, socket: { connectTimeout: this.#connectTimeoutMs, reconnectStrategy } }) as RedisClientType;
     const sub = cmd.duplicate() as RedisClientType;
+    const ctl = cmd.duplicate() as RedisClientType;
     this.#cmd = cmd;
     this.#sub = sub;
+    this.#ctl = ctl;
+    ctl.on('error', () => {});
     cmd.on('error', () => {
       if (this.#opened && !this.#cmdLost) {
         this.#cmdLost = true;
@@ -125,12 +131,15 @@ export class RedisEngine implements ClusterEngine {
       }
     });
     try {
-      await withTimeout(Promise.all([cmd.connect(), sub.connect()]), this.#connectTimeoutMs + 1000, address);
+      await withTimeout(Promise.all([cmd.connect(), sub.connect(), ctl.connect()]), this.#connectTimeoutMs + 1000, address);
+      // Loaded once up front, so that EVALSHA finds them (EVAL is the fallback after a server restart).
+      await Promise.all(Object.values(kScripts).map((s) => cmd.sendCommand(['SCRIPT', 'LOAD', s.source])));
       await sub.subscribe(`${this.#ns}:inv`, (name: string) => handlers.invalidate(name));
       await sub.subscribe(`${this.#ns}:ev`, (msg: string) => this.#event(msg));
     } catch (err) {
       cmd.destroy();
       sub.destroy();
+      ctl.destroy();
       if (err instanceof ClusterConnectError) throw err;
       throw new ClusterConnectError(`cannot reach Redis at ${address}: ${(err as Error).message}`, address, { cause: err });
     }
@@ -148,8 +157,9 @@ export class RedisEngine implements ClusterEngine {
     this.#closing = true;
     const cmd = this.#cmd;
     const sub = this.#sub;
+    const ctl = this.#ctl;
     this.#opened = false;
-    await Promise.all([cmd, sub].map(async (c) => {
+    await Promise.all([cmd, sub, ctl].map(async (c) => {
       if (c === undefined) return;
       try {
         if (c.isOpen) await c.close();
@@ -159,18 +169,18 @@ export class RedisEngine implements ClusterEngine {
     }));
   }
 
-  async #eval(s: Script, args: Array<string | number>): Promise<Reply> {
+  async #eval(s: Script, args: Array<string | number>, control = false): Promise<Reply> {
     const argv = args.map(String);
     try {
-      return await this.#send(['EVALSHA', s.sha, '0', ...argv]);
+      return await this.#send(['EVALSHA', s.sha, '0', ...argv], control);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
-      return this.#send(['EVAL', s.source, '0', ...argv]);
+      return this.#send(['EVAL', s.source, '0', ...argv], control);
     }
   }
 
-  async #send(args: Array<string | Buffer>): Promise<Reply> {
-    const cmd = this.#cmd;
+  async #send(args: Array<string | Buffer>, control = false): Promise<Reply> {
+    const cmd = control ? this.#ctl : this.#cmd;
     if (cmd === undefined) throw new ClusterConnectError(`not connected to ${this.address}`, this.address);
     try {
       return await cmd.sendCommand<Reply>(args);
@@ -181,24 +191,24 @@ export class RedisEngine implements ClusterEngine {
   }
 
   async join(node: string, leaseMs: number): Promise<{ ok: true; incarnation: number } | { ok: false }> {
-    const r = await this.#eval(kScripts.join, [this.#ns, node, leaseMs]) as Reply[];
+    const r = await this.#eval(kScripts.join, [this.#ns, node, leaseMs], true) as Reply[];
     return r[0] === 'ok' ? { ok: true, incarnation: Number(r[1]) } : { ok: false };
   }
 
   async heartbeat(node: string, incarnation: number, leaseMs: number, reassert: boolean, fenceFloor: number): Promise<'ok' | 'reasserted' | 'lost'> {
-    const r = await this.#eval(kScripts.heartbeat, [this.#ns, node, incarnation, leaseMs, reassert ? 1 : 0, fenceFloor]);
+    const r = await this.#eval(kScripts.heartbeat, [this.#ns, node, incarnation, leaseMs, reassert ? 1 : 0, fenceFloor], true);
     return r === 'ok' || r === 'reasserted' ? r : 'lost';
   }
 
   async sweep(): Promise<Member[]> {
-    const r = await this.#eval(kScripts.sweep, [this.#ns]) as Reply[];
+    const r = await this.#eval(kScripts.sweep, [this.#ns], true) as Reply[];
     const out: Member[] = [];
     for (let i = 0; i + 1 < r.length; i += 2) out.push({ node: String(r[i]), incarnation: Number(r[i + 1]) });
     return out;
   }
 
   async leave(node: string, incarnation: number): Promise<void> {
-    await this.#eval(kScripts.leave, [this.#ns, node, incarnation]);
+    await this.#eval(kScripts.leave, [this.#ns, node, incarnation], true);
   }
 
   async acquire(name: string, owner: Owner, value: string, fenceFloor: number): Promise<AcquireReply> {
