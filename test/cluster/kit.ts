@@ -99,7 +99,7 @@ export interface OpError extends Error {
 
 /** Forks a node that joins the cluster at `url` as `name`. Resolves once it has joined. */
 export async function startNode(url: string, name: string, options: Record<string, unknown> = {}): Promise<NodeProc> {
-  const proc = fork(kNodeScript, [url, name, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(kNodeScript, [url, name, JSON.stringify(options)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
   const events: NodeEvent[] = [];
   const waiters = new Set<() => void>();
   const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
