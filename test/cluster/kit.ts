@@ -152,9 +152,17 @@ export async function startNode(url: string, name: string, options: Record<strin
     events,
     do<T>(op: string, ...args: unknown[]) {
       return new Promise<T>((resolve, reject) => {
+        if (!proc.connected) {
+          reject(new Error(`node ${name} has exited`));
+          return;
+        }
         const id = nextId++;
         pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        proc.send({ id, op, args });
+        proc.send({ id, op, args }, (err) => {
+          if (err === null) return;
+          pending.delete(id);
+          reject(err);
+        });
       });
     },
     waitEvent,
@@ -184,13 +192,19 @@ export async function stopNodes(nodes: NodeProc[]): Promise<void> {
 
 /**
  * Polls `cond` every 10 ms until it returns true, for at most `ms`. Only for states that Redis gives no
- * notification of (a key's value as read by a third party); events are awaited, not polled.
+ * notification of (a key's value as read by a third party); events are awaited, not polled. A condition
+ * that throws counts as false (the last error is reported on timeout).
  */
 export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
+  let last: unknown;
   for (;;) {
-    if (await cond()) return;
-    if (Date.now() > end) throw new Error(`${what}: not true within ${ms} ms`);
+    try {
+      if (await cond()) return;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > end) throw new Error(`${what}: not true within ${ms} ms${last === undefined ? '' : ` (last error: ${String(last)})`}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }
