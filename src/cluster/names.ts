@@ -88,11 +88,10 @@ export class Names {
     if (!s.leaseValid()) throw new NodeDownError(`node ${s.node} does not hold its lease now; it is rejoining`, s.node);
     // Monitors first: a bad pid throws here, before anything changes; a dead one releases the name.
     const m = monitor(pid);
-    let exited = false;
-    let held: Held | undefined;
+    const box: { exited: boolean; held?: Held } = { exited: false };
     void m.down.then(() => {
-      exited = true;
-      if (held !== undefined && this.#held.get(name) === held) void this.unregister(name).catch(() => {});
+      box.exited = true;
+      if (box.held !== undefined && this.#held.get(name) === box.held) void this.unregister(name).catch(() => {});
     });
     this.#expectOwn(name);
     let r: Awaited<ReturnType<typeof s.engine.acquire>>;
@@ -112,9 +111,9 @@ export class Names {
       return { ok: false, reason: 'already_registered', holder: { node: r.holder.node, incarnation: r.holder.incarnation, pid: r.holder.pid } };
     }
     s.sawFence(r.fence);
-    held = { pid, fence: r.fence, value: encoded, monitorRef: m.ref };
-    this.#held.set(name, held);
-    if (exited) void this.unregister(name).catch(() => {});
+    box.held = { pid, fence: r.fence, value: encoded, monitorRef: m.ref };
+    this.#held.set(name, box.held);
+    if (box.exited) void this.unregister(name).catch(() => {});
     return { ok: true, owner: s.gpid(pid), fence: r.fence };
   }
 

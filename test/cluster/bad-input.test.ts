@@ -20,12 +20,12 @@ describe(`cluster bad input (ROSTER_SEED=${seed})`, () => {
   let rt: Runtime;
   let here: Cluster;
   let actor: Pid;
-  let nodes: NodeProc[] = [];
+  const nodes: NodeProc[] = [];
 
   beforeAll(async () => {
     redis = await startRedis();
-    rt = await Runtime.start({ schedulers: 1 });
-    here = await Cluster.join({ url: redis.url, node: 'here', heartbeatMs: 100, leaseMs: 1500 });
+    rt = await Runtime.start({ schedulers: 1, coordinator: { stallMs: 30_000 } });
+    here = await Cluster.join({ url: redis.url, node: 'here', heartbeatMs: 100, leaseMs: 3000 });
     actor = await spawn(kLog, 'here');
   });
 
@@ -92,7 +92,7 @@ describe(`cluster bad input (ROSTER_SEED=${seed})`, () => {
   });
 
   it('malformed frames on a node\'s channel are dropped and counted; the node keeps working', async () => {
-    const n1 = await startNode(redis.url, 'n1', { heartbeatMs: 100, leaseMs: 1500 });
+    const n1 = await startNode(redis.url, 'n1', { heartbeatMs: 100, leaseMs: 3000 });
     nodes.push(n1);
     const g = await n1.do<{ node: string; incarnation: number; pid: number }>('spawn', 'n1-actor');
     await n1.do('subscribe', 'topic', g.pid);

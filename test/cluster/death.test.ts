@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rejection, startNode, startRedis, stopNodes, type NodeProc, type RedisServer } from './kit.js';
 
-const kTiming = { heartbeatMs: 100, leaseMs: 1500 };
+const kTiming = { heartbeatMs: 100, leaseMs: 2000 };
 
 interface G { node: string; incarnation: number; pid: number }
 

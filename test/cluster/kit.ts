@@ -183,7 +183,7 @@ export async function stopNodes(nodes: NodeProc[]): Promise<void> {
   await Promise.all(nodes.map(async (n) => {
     if (n.proc.exitCode !== null || n.proc.signalCode !== null) return;
     n.proc.kill('SIGCONT');
-    const t = setTimeout(() => n.kill('SIGKILL'), 5000);
+    const t = setTimeout(() => n.kill('SIGKILL'), 3000);
     n.do('leave').catch(() => {});
     await n.exited;
     clearTimeout(t);

@@ -8,7 +8,7 @@ import { mulberry32, seedFromEnv, shuffle } from '../helpers/prng.js';
 import { startNode, startRedis, stopNodes, until, type NodeProc, type RedisServer } from './kit.js';
 
 const seed = seedFromEnv();
-const kTiming = { heartbeatMs: 100, leaseMs: 1500 };
+const kTiming = { heartbeatMs: 100, leaseMs: 3000 };
 
 describe(`cluster names (ROSTER_SEED=${seed})`, () => {
   let redis: RedisServer;

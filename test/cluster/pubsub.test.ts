@@ -8,7 +8,7 @@ import { mulberry32, randInt, seedFromEnv } from '../helpers/prng.js';
 import { startNode, startRedis, stopNodes, until, type NodeProc, type RedisServer } from './kit.js';
 
 const seed = seedFromEnv();
-const kTiming = { heartbeatMs: 100, leaseMs: 1500 };
+const kTiming = { heartbeatMs: 100, leaseMs: 3000 };
 
 interface G { node: string; incarnation: number; pid: number }
 type Msg = { from: string; i: number } | { end: string };

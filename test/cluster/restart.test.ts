@@ -38,26 +38,29 @@ describe('cluster across a Redis restart', () => {
     let sending = true;
     let next = 0;
     const traffic = (async () => {
-      while (sending) {
+      while (sending && r1.proc.connected) {
         const batch = Array.from({ length: 20 }, () => ({ i: next++ }));
         await r1.do('castMany', a2, batch).catch(() => 0);
       }
     })();
-    await until(() => next > 200, 5000, 'traffic flows');
+    try {
+      await until(() => next > 200, 5000, 'traffic flows');
 
-    await redis.stop();
-    await redis.start();
+      await redis.stop();
+      await redis.start();
 
-    // Both nodes write their names back: every name is found again, held by its node.
-    await until(async () => {
-      const w1 = await r2.do<Array<string | null>>('whereisMany', names1);
-      const w2 = await r1.do<Array<string | null>>('whereisMany', names2);
-      return w1.every((n) => n === 'r1') && w2.every((n) => n === 'r2');
-    }, 10_000, 'names re-asserted after the restart');
-    const sentBeforeCheck = next;
-    await until(() => next > sentBeforeCheck + 100, 10_000, 'traffic flows again');
-    sending = false;
-    await traffic;
+      // Both nodes write their names back: every name is found again, held by its node.
+      await until(async () => {
+        const w1 = await r2.do<Array<string | null>>('whereisMany', names1);
+        const w2 = await r1.do<Array<string | null>>('whereisMany', names2);
+        return w1.every((n) => n === 'r1') && w2.every((n) => n === 'r2');
+      }, 10_000, 'names re-asserted after the restart');
+      const sentBeforeCheck = next;
+      await until(() => next > sentBeforeCheck + 100, 10_000, 'traffic flows again');
+    } finally {
+      sending = false;
+      await traffic;
+    }
 
     expect(await r1.do('owns', 'r1:0')).toBe(true);
     expect(await r2.do('call', a1, { echo: 'after' })).toBe('after');
