@@ -246,14 +246,25 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /** The holder of `name` (pid, fence, value), or undefined. Cached; see the staleness bound in the README. */
-  async lookup(name: string): Promise<Holder | undefined> {
-    this.#open();
-    return this.#names.lookup(name);
+  lookup(name: string): Promise<Holder | undefined> {
+    try {
+      this.#open();
+      return this.#names.lookup(name);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** The global pid holding `name`, or undefined. Cached, as `lookup`. */
-  async whereis(name: string): Promise<GlobalPid | undefined> {
-    return (await this.lookup(name))?.pid;
+  whereis(name: string): Promise<GlobalPid | undefined> {
+    try {
+      this.#open();
+      const hit = this.#names.cached(checkName(name));
+      if (hit !== null) return Promise.resolve(hit?.pid);
+      return this.#names.lookup(name).then((h) => h?.pid);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** True while this node believes it holds `name` (registered, and its lease holds by its clock). */

@@ -159,12 +159,14 @@ export class Names {
     throw new FencedError(`write to ${JSON.stringify(name)} with fencing token ${token} refused: the name's token is ${r.current ?? 'none (nobody holds it)'}`, token, r.current);
   }
 
-  /** The holder of `name`, from the cache when it has an answer. */
-  async lookup(name: string): Promise<Holder | undefined> {
-    checkName(name);
+  /**
+   * The holder of `name` if this node can answer without the engine (it holds the name, or the cache
+   * has an answer): `undefined` for a cached absence, `null` when it must ask.
+   */
+  cached(name: string): Holder | undefined | null {
     const s = this.#state;
-    const held = this.#held.get(name);
     const now = Date.now();
+    const held = this.#held.get(name);
     if (held !== undefined && s.leaseValid(now)) {
       s.stats.cacheHits++;
       return { pid: s.gpid(held.pid), fence: held.fence, value: decodeValue(held.value) };
@@ -174,6 +176,19 @@ export class Names {
       s.stats.cacheHits++;
       return c.holder;
     }
+    return null;
+  }
+
+  /** The holder of `name`, from the cache when it has an answer. */
+  lookup(name: string): Promise<Holder | undefined> {
+    checkName(name);
+    const hit = this.cached(name);
+    return hit !== null ? Promise.resolve(hit) : this.#fetch(name);
+  }
+
+  async #fetch(name: string): Promise<Holder | undefined> {
+    const s = this.#state;
+    const now = Date.now();
     s.stats.cacheMisses++;
     const seen = this.#invalidations;
     const r = await s.engine.lookup(name);
