@@ -25,7 +25,7 @@ import {
   demonitor as localDemonitor, type Pid,
 } from '../index.js';
 import type { ClusterEngine, Member } from './engine.js';
-import { ClusterClosedError, NodeDownError } from './errors.js';
+import { ClusterClosedError, ClusterConnectError, NodeDownError } from './errors.js';
 import { Membership } from './membership.js';
 import { Messenger } from './messenger.js';
 import { Names, checkName } from './names.js';
@@ -321,7 +321,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     try {
       g = await this.#resolve(target);
     } catch (err) {
-      if (err instanceof NoProcError) return false;
+      if (err instanceof NoProcError || err instanceof ClusterConnectError) return false;
       throw err;
     }
     if (this.#state.isLocal(g)) return (kind === 'cast' ? localCast : localSend)(g.pid, msg);

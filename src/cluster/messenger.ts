@@ -5,9 +5,9 @@
  * **Delivery.** A frame goes to its node's inbox through the engine (FIFO per sender→node). The
  * receiving node hands it to the local actor with the core's public `call`, `cast` or `send` from its
  * main thread, in arrival order, so the runtime's FIFO per sender→receiver pair carries on to the actor.
- * At most once: nothing is retried. A call carries the time left before its deadline; the receiver
- * drops a call that arrives with none left and gives the local call only what is left (whose own
- * deadline drops it if it waits in the mailbox past it).
+ * At most once: nothing is retried. A call carries the time left before its deadline as a duration
+ * (the clocks of two machines are not compared); the receiver gives the local call that much time, so
+ * a request still waiting in the actor's mailbox when it runs out is dropped, not run.
  *
  * **Failure.** A call to a node that is not a live member, or that no node of that name listens for,
  * fails at once with `NodeDownError`; calls waiting on a node that is declared down fail with it then;
