@@ -4,7 +4,8 @@
  *
  * @module
  */
-export { Cluster, type ClusterOptions, type ClusterEvents } from './cluster.js';
+export { Cluster, type ClusterEvents } from './cluster.js';
+export type { ClusterOptions } from './options.js';
 export { RedisEngine, type RedisEngineOptions } from './redis-engine.js';
 export type {
   ClusterEngine, EngineHandlers, Owner, NameRecord, AcquireReply, FencedReply, Member,

@@ -80,7 +80,6 @@ export class RedisEngine implements ClusterEngine {
   #opened = false;
   #closing = false;
   #subLost = false;
-  #cmdLost = false;
   readonly #topics = new Set<string>();
 
   constructor(options: RedisEngineOptions) {
@@ -108,19 +107,22 @@ export class RedisEngine implements ClusterEngine {
     this.#cmd = cmd;
     this.#sub = sub;
     this.#ctl = ctl;
-    ctl.on('error', () => {});
-    cmd.on('error', () => {
-      if (this.#opened && !this.#cmdLost) {
-        this.#cmdLost = true;
-        handlers.connection(false);
-      }
-    });
-    cmd.on('ready', () => {
-      if (this.#cmdLost) {
-        this.#cmdLost = false;
-        handlers.connection(true);
-      }
-    });
+    // Either command connection lost and back: the node holds down-declarations for a lease.
+    for (const c of [cmd, ctl]) {
+      const state = { lost: false };
+      c.on('error', () => {
+        if (this.#opened && !state.lost) {
+          state.lost = true;
+          handlers.connection(false);
+        }
+      });
+      c.on('ready', () => {
+        if (state.lost) {
+          state.lost = false;
+          handlers.connection(true);
+        }
+      });
+    }
     sub.on('error', () => {
       if (this.#opened) this.#subLost = true;
     });

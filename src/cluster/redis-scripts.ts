@@ -156,7 +156,7 @@ return {'ok', fence}
 /**
  * REASSERT. ARGV: ns, name, node, inc, pid, fence, value. After Redis lost its data, writes back a name
  * the caller held under the same fence, unless somebody else took it meanwhile. Returns 1 if the caller
- * holds it afterwards.
+ * holds it afterwards (and publishes an invalidation, which the caller expects).
  */
 export const kReassert = `
 local ns, name, node, inc, pid, fence, val = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
@@ -164,7 +164,10 @@ if redis.call('GET', ns .. ':hb:' .. node) ~= inc then return 0 end
 local nk = ns .. ':n:' .. name
 local h = redis.call('HMGET', nk, 'node', 'inc', 'fence')
 if h[1] then
-  if h[1] == node and h[2] == inc and h[3] == fence then return 1 end
+  if h[1] == node and h[2] == inc and h[3] == fence then
+    redis.call('PUBLISH', ns .. ':inv', name)
+    return 1
+  end
   if redis.call('GET', ns .. ':hb:' .. h[1]) == h[2] then return 0 end
 end
 redis.call('DEL', nk)
