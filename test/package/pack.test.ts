@@ -48,7 +48,7 @@ describe('npm pack --dry-run on a fresh clone', () => {
   });
 
   it('ships nothing from tests, benchmarks, scripts, examples or other workers', () => {
-    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/src\/(runtime\/)?[^/]+\.(js|d\.ts|js\.map)|dist\/workers\/(coordinator|scheduler)\.(js|d\.ts|js\.map))$/;
+    const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|dist\/src\/(runtime\/|cluster\/)?[^/]+\.(js|d\.ts|js\.map)|dist\/workers\/(coordinator|scheduler)\.(js|d\.ts|js\.map))$/;
     expect(files.map((f) => f.path).filter((p) => !allowed.test(p))).toEqual([]);
     const forbidden = /^(dist\/)?(test|bench|scripts|examples|docs)\/|^dist\/workers\/(?!coordinator\.|scheduler\.)|^src\//;
     expect(files.map((f) => f.path).filter((p) => forbidden.test(p))).toEqual([]);
