@@ -40,7 +40,11 @@ export interface ClusterEvents {
   up: [MemberEvent];
   /** A node was declared down: its names are released, its monitors fired, calls to it failed. */
   down: [MemberEvent];
-  /** This node lost its lease (paused or cut off past it): its names are gone; it rejoined as `incarnation` (null: not yet). */
+  /**
+   * This node lost its lease (paused or cut off past it): its names are gone and it rejoined as
+   * `incarnation`; `null` if it could not (a live member took its name, or Redis was unreachable), in
+   * which case this handle has left the cluster.
+   */
   lost: [{ readonly previous: number; readonly incarnation: number | null }];
 }
 
@@ -87,6 +91,8 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       lost: async (previous, incarnation) => {
         await this.#names.loseAll();
         this.emit('lost', { previous, incarnation });
+        // Could not rejoin: a live member took this node's name meanwhile. This handle is done.
+        if (incarnation === null) await this.leave();
       },
       reasserted: () => this.#names.reassertAll(),
     });

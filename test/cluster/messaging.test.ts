@@ -1,5 +1,5 @@
 /**
- * Cross-node messaging between 3 node processes: call and cast by global pid and by cluster name, FIFO
+ * Cross-node messaging between 3 node processes: call, cast and send by global pid and by cluster name, FIFO
  * per sender→receiver pair with two senders interleaving, call timeouts, `noproc`, exit reasons across
  * nodes, and monitors of remote actors.
  */
@@ -38,6 +38,14 @@ describe(`cluster messaging (ROSTER_SEED=${seed})`, () => {
     expect(await m3.do('call', { name: 'echo' }, { echo: 'by name' })).toBe('by name');
     // The node's own actor through the cluster API takes the local path.
     expect(await m2.do('call', { name: 'echo' }, { echo: 'local' })).toBe('local');
+    // send reaches handleInfo; a call after it on the same pair finds it there.
+    expect(await m1.do('send', target, { info: 1 })).toBe(true);
+    expect(await m3.do('send', { name: 'echo' }, { info: 3 })).toBe(true);
+    await m1.do('call', target, 'tag');
+    await m3.do('call', target, 'tag');
+    const infos = (await m2.do<{ infos: unknown[] }>('local', target.pid, 'log')).infos;
+    expect(infos).toContainEqual({ info: 1 });
+    expect(infos).toContainEqual({ info: 3 });
   });
 
   it('FIFO per sender→receiver pair: two nodes cast interleaved streams, each arrives in order', async () => {
