@@ -39,6 +39,9 @@ export class Membership {
   readonly #state: NodeState;
   readonly #hooks: MembershipHooks;
   readonly #view = new Map<string, number>();
+  /** When each view entry was added, by `#seq`: a sweep sent before an entry was added cannot see it. */
+  readonly #addedAt = new Map<string, number>();
+  #seq = 0;
   readonly #downed = new Set<string>();
   #heartbeat: NodeJS.Timeout | undefined;
   #sweeper: NodeJS.Timeout | undefined;
@@ -146,6 +149,10 @@ export class Membership {
     this.#sweeping = true;
     try {
       let live: Member[];
+      // RACE: an `up` message (subscription connection) can overtake the reply of a sweep that Redis
+      // ran before that join (command connection). Only entries added before this sweep was sent may
+      // be declared down by its result.
+      const sentSeq = this.#seq;
       try {
         live = await s.engine.sweep();
       } catch {
@@ -155,7 +162,7 @@ export class Membership {
       const seen = new Map(live.map((m) => [m.node, m.incarnation]));
       const grace = Date.now() < this.#graceUntil;
       for (const [node, inc] of [...this.#view]) {
-        if (node === s.node) continue;
+        if (node === s.node || (this.#addedAt.get(node) ?? 0) > sentSeq) continue;
         const now = seen.get(node);
         if (now === inc || (now === undefined && grace)) continue;
         this.declareDown(node, inc);
@@ -178,6 +185,7 @@ export class Membership {
       this.declareDown(node, cur);
     }
     this.#view.set(node, inc);
+    this.#addedAt.set(node, ++this.#seq);
     this.#hooks.event({ type: 'up', node, incarnation: inc });
   }
 
