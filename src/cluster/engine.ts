@@ -32,6 +32,9 @@ export type AcquireReply =
 /** The outcome of a fenced write: refused when `fence` is not the name's token (`current`, or null). */
 export type FencedReply = { readonly ok: true } | { readonly ok: false; readonly current: number | null };
 
+/** The outcome of a heartbeat. */
+export type HeartbeatReply = { readonly status: 'ok' | 'lost' } | { readonly status: 'reasserted'; readonly epoch: string };
+
 /** A member of the cluster as the store sees it. */
 export interface Member {
   readonly node: string;
@@ -63,10 +66,17 @@ export interface ClusterEngine {
   /** Disconnects. */
   close(): Promise<void>;
 
-  /** Adds `node` with a new incarnation under a lease of `leaseMs`, unless a live member has the name. */
-  join(node: string, leaseMs: number): Promise<{ ok: true; incarnation: number } | { ok: false }>;
-  /** Renews the lease; `reassert` writes it back if the store lost it. */
-  heartbeat(node: string, incarnation: number, leaseMs: number, reassert: boolean, fenceFloor: number): Promise<'ok' | 'reasserted' | 'lost'>;
+  /**
+   * Adds `node` with a new incarnation under a lease of `leaseMs`, unless a live member has the name.
+   * Also returns the store's epoch: an id that changes only when the store lost its data
+   * (`epochCandidate` becomes it if there is none yet).
+   */
+  join(node: string, leaseMs: number, epochCandidate: string): Promise<{ ok: true; incarnation: number; epoch: string } | { ok: false }>;
+  /**
+   * Renews the lease (`ok`). If it is gone, `reassert` is true and the store's epoch is not `epoch`
+   * (the store lost its data), writes it back (`reasserted`, with the epoch now); otherwise `lost`.
+   */
+  heartbeat(node: string, incarnation: number, leaseMs: number, reassert: boolean, fenceFloor: number, epoch: string, epochCandidate: string): Promise<HeartbeatReply>;
   /** Declares down every member whose lease lapsed, releasing its names; returns the live members. */
   sweep(): Promise<Member[]>;
   /** Removes the member and releases its names. */

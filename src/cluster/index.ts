@@ -8,7 +8,7 @@ export { Cluster, type ClusterEvents } from './cluster.js';
 export type { ClusterOptions } from './options.js';
 export { RedisEngine, type RedisEngineOptions } from './redis-engine.js';
 export type {
-  ClusterEngine, EngineHandlers, Owner, NameRecord, AcquireReply, FencedReply, Member,
+  ClusterEngine, EngineHandlers, Owner, NameRecord, AcquireReply, FencedReply, HeartbeatReply, Member,
 } from './engine.js';
 export type {
   GlobalPid, ClusterName, ClusterTarget, Holder, ClusterRegisterResult, NameConflict, ClusterDown, MemberEvent, ClusterStats,

@@ -9,17 +9,19 @@
  *   down within `leaseMs + sweepMs` (plus a round trip) of its last renewal.
  * - The `down` message the sweep script publishes reaches the other nodes at once; the sweep result
  *   is the truth that catches any message lost on the way.
- * - If the heartbeat finds the lease gone while the node's own clock says it cannot have run out, Redis
- *   lost its data (a restart without persistence, or a failover): the node writes its lease and names
- *   back. For one lease after the connection comes back, members missing from Redis are not declared
+ * - If the heartbeat finds the lease gone, the node's own clock said when it was sent that the lease
+ *   cannot have run out, and the store's epoch changed (Redis lost its data: a restart without
+ *   persistence), the node writes its lease and names back. The epoch check matters: a node paused
+ *   between taking the time and sending the heartbeat would otherwise write back a lease that ran out. For one lease after the connection comes back, members missing from Redis are not declared
  *   down, so that they can do the same.
  * - If the lease did run out (the node was paused, or cut off from Redis, past it), the node has lost
  *   its names: each holder gets a `name_conflict`, and the node joins again under a new incarnation.
  *
  * @module
  */
+import { randomUUID } from 'node:crypto';
 import { NodeNameTakenError } from './errors.js';
-import type { Member } from './engine.js';
+import type { HeartbeatReply, Member } from './engine.js';
 import type { NodeState } from './node-state.js';
 import type { MemberEvent } from './types.js';
 
@@ -58,9 +60,10 @@ export class Membership {
   async join(): Promise<void> {
     const s = this.#state;
     const sentAt = Date.now();
-    const r = await s.engine.join(s.node, s.timing.leaseMs);
+    const r = await s.engine.join(s.node, s.timing.leaseMs, randomUUID());
     if (!r.ok) throw new NodeNameTakenError(`a live member of the cluster is already named ${s.node}`, s.node);
     s.incarnation = r.incarnation;
+    s.epoch = r.epoch;
     s.leaseUntil = 0;
     s.renewed(sentAt);
     this.#view.set(s.node, r.incarnation);
@@ -107,16 +110,17 @@ export class Membership {
     try {
       const sentAt = Date.now();
       const valid = s.leaseValid(sentAt);
-      let r: 'ok' | 'reasserted' | 'lost';
+      let r: HeartbeatReply;
       try {
-        r = await s.engine.heartbeat(s.node, s.incarnation, s.timing.leaseMs, valid, s.fenceFloor);
+        r = await s.engine.heartbeat(s.node, s.incarnation, s.timing.leaseMs, valid, s.fenceFloor, s.epoch, randomUUID());
       } catch {
         return; // unreachable: the lease runs out by the local clock if this lasts
       }
       if (s.closed) return;
-      if (r === 'ok' || r === 'reasserted') {
+      if (r.status === 'ok' || r.status === 'reasserted') {
         s.renewed(sentAt);
-        if (r === 'reasserted') {
+        if (r.status === 'reasserted') {
+          s.epoch = r.epoch;
           this.reconnected();
           await this.#hooks.reasserted();
         }

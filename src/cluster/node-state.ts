@@ -28,6 +28,8 @@ export class NodeState {
   readonly timing: Timing;
   incarnation = 0;
   leaseUntil = 0;
+  /** The store's epoch as of this node's join or last write-back (see the JOIN script). */
+  epoch = '';
   /** The highest fencing token seen: a floor for tokens issued after Redis lost its data. */
   fenceFloor = 0;
   closed = false;

@@ -25,7 +25,7 @@
 import { createHash } from 'node:crypto';
 import { createClient, type RedisClientType } from '@redis/client';
 import { InvalidOptionError } from '../index.js';
-import type { AcquireReply, ClusterEngine, EngineHandlers, FencedReply, Member, NameRecord, Owner } from './engine.js';
+import type { AcquireReply, ClusterEngine, EngineHandlers, FencedReply, HeartbeatReply, Member, NameRecord, Owner } from './engine.js';
 import { ClusterConnectError } from './errors.js';
 import { kFenced, kHeartbeat, kJoin, kLeave, kLookup, kReassert, kRegister, kSweep } from './redis-scripts.js';
 
@@ -192,14 +192,16 @@ export class RedisEngine implements ClusterEngine {
     }
   }
 
-  async join(node: string, leaseMs: number): Promise<{ ok: true; incarnation: number } | { ok: false }> {
-    const r = await this.#eval(kScripts.join, [this.#ns, node, leaseMs], true) as Reply[];
-    return r[0] === 'ok' ? { ok: true, incarnation: Number(r[1]) } : { ok: false };
+  async join(node: string, leaseMs: number, epochCandidate: string): Promise<{ ok: true; incarnation: number; epoch: string } | { ok: false }> {
+    const r = await this.#eval(kScripts.join, [this.#ns, node, leaseMs, epochCandidate], true) as Reply[];
+    return r[0] === 'ok' ? { ok: true, incarnation: Number(r[1]), epoch: String(r[2]) } : { ok: false };
   }
 
-  async heartbeat(node: string, incarnation: number, leaseMs: number, reassert: boolean, fenceFloor: number): Promise<'ok' | 'reasserted' | 'lost'> {
-    const r = await this.#eval(kScripts.heartbeat, [this.#ns, node, incarnation, leaseMs, reassert ? 1 : 0, fenceFloor], true);
-    return r === 'ok' || r === 'reasserted' ? r : 'lost';
+  async heartbeat(node: string, incarnation: number, leaseMs: number, reassert: boolean, fenceFloor: number, epoch: string, epochCandidate: string): Promise<HeartbeatReply> {
+    const r = await this.#eval(kScripts.heartbeat, [this.#ns, node, incarnation, leaseMs, reassert ? 1 : 0, fenceFloor, epoch, epochCandidate], true) as Reply[];
+    if (r[0] === 'ok') return { status: 'ok' };
+    if (r[0] === 'reasserted') return { status: 'reasserted', epoch: String(r[1]) };
+    return { status: 'lost' };
   }
 
   async sweep(): Promise<Member[]> {

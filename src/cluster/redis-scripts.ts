@@ -8,6 +8,7 @@
  * | key | type | holds |
  * |---|---|---|
  * | `ns:inc` | counter | the last node incarnation given out (INCR on join) |
+ * | `ns:epoch` | string | a random id written when the keyspace is first used, and replaced when a node finds it lost (a restart without persistence): how a node tells data loss from its own lease running out |
  * | `ns:fence` | counter | the last fencing token given out (INCR on every name acquisition) |
  * | `ns:members` | hash | node name → incarnation of every member not yet declared down |
  * | `ns:hb:<node>` | string, PX lease | the node's incarnation: the node's lease. Missing = lease lapsed |
@@ -42,11 +43,16 @@ end
 `;
 
 /**
- * JOIN. ARGV: ns, node, lease ms. A live node of the same name refuses (`{'taken', inc}`); a lapsed one
- * is declared down first (its names released). Returns `{'ok', inc}`.
+ * JOIN. ARGV: ns, node, lease ms, epoch candidate. A live node of the same name refuses (`{'taken',
+ * inc}`); a lapsed one is declared down first (its names released). Returns `{'ok', inc, epoch}`.
  */
 export const kJoin = `${kReleaseFn}
 local ns, node, lease = ARGV[1], ARGV[2], ARGV[3]
+local epoch = redis.call('GET', ns .. ':epoch')
+if not epoch then
+  epoch = ARGV[4]
+  redis.call('SET', ns .. ':epoch', epoch)
+end
 local hb = ns .. ':hb:' .. node
 local live = redis.call('GET', hb)
 if live then return {'taken', live} end
@@ -59,14 +65,17 @@ local inc = redis.call('INCR', ns .. ':inc')
 redis.call('SET', hb, inc, 'PX', lease)
 redis.call('HSET', ns .. ':members', node, inc)
 redis.call('PUBLISH', ns .. ':ev', 'up ' .. node .. ' ' .. inc)
-return {'ok', inc}
+return {'ok', inc, epoch}
 `;
 
 /**
- * HEARTBEAT. ARGV: ns, node, inc, lease ms, reassert (1/0), fence floor. Renews the node's lease if it
- * still holds it (`'ok'`). If the key is gone and the node says its lease cannot have run out yet
- * (reassert = 1: Redis lost its data, a restart without persistence or a failover), it is written again
- * and the fence counter raised to the floor (`'reasserted'`). Otherwise `'lost'`.
+ * HEARTBEAT. ARGV: ns, node, inc, lease ms, reassert (1/0), fence floor, epoch the node knows, epoch
+ * candidate. Renews the node's lease if it still holds it (`{'ok'}`). If the key is gone, the node says
+ * its lease cannot have run out yet (reassert = 1), **and** the epoch is not the one the node knows,
+ * Redis lost its data (a restart without persistence): the lease is written back, the fence counter
+ * raised to the floor, and `{'reasserted', epoch}` returned (the first node to notice writes a new
+ * epoch). Otherwise `{'lost'}`: a node paused past its lease finds its epoch unchanged, whatever its
+ * clock said when it sent this.
  */
 export const kHeartbeat = `
 local ns, node, inc, lease, reassert, floor = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
@@ -74,18 +83,23 @@ local hb = ns .. ':hb:' .. node
 local cur = redis.call('GET', hb)
 if cur == inc then
   redis.call('PEXPIRE', hb, lease)
-  return 'ok'
+  return {'ok'}
 end
-if cur == false and reassert == '1' then
+local epoch = redis.call('GET', ns .. ':epoch')
+if cur == false and reassert == '1' and epoch ~= ARGV[7] then
+  if not epoch then
+    epoch = ARGV[8]
+    redis.call('SET', ns .. ':epoch', epoch)
+  end
   redis.call('SET', hb, inc, 'PX', lease)
   redis.call('HSET', ns .. ':members', node, inc)
   local f = tonumber(redis.call('GET', ns .. ':fence') or '0')
   if f < floor then redis.call('SET', ns .. ':fence', floor) end
   local i = tonumber(redis.call('GET', ns .. ':inc') or '0')
   if i < tonumber(inc) then redis.call('SET', ns .. ':inc', inc) end
-  return 'reasserted'
+  return {'reasserted', epoch}
 end
-return 'lost'
+return {'lost'}
 `;
 
 /**
