@@ -6,11 +6,8 @@
  * Usage: node dist/scripts/chat-shot.js [--out docs/observer-chat.png] [--seconds 10]
  * The browser: ROSTER_CHROMIUM, else /usr/bin/chromium.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './lib/chromium.js';
 import type { Runtime } from '../src/index.js';
 import { Observer } from '../src/observer/index.js';
 
@@ -22,13 +19,8 @@ interface Chat {
 }
 const { runChat } = (await import(new URL('../../examples/chat/service.mjs', import.meta.url).href)) as Chat;
 
-const profile = mkdtempSync(join(tmpdir(), 'roster-shot-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
-});
+const chromium = await launchChromium();
+const browser = chromium.browser;
 try {
   const result = await runChat({
     schedulers: 2,
@@ -57,6 +49,5 @@ try {
   });
   console.log(`consistency: ${result.consistent ? 'OK' : result.problems.join('; ')}`);
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium.close();
 }

@@ -11,11 +11,8 @@
  * Usage: node dist/scripts/observer-shot.js [--out docs/observer.png] [--seconds 12]
  * The browser: ROSTER_CHROMIUM, else /usr/bin/chromium.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import puppeteer from 'puppeteer-core';
+import { launchChromium } from './lib/chromium.js';
 import { Registry, Runtime, call, cast, ref, spawn, via, type Pid } from '../src/index.js';
 import { Observer } from '../src/observer/index.js';
 
@@ -49,13 +46,8 @@ const traffic = (async () => {
 })();
 setTimeout(() => cast(blocker, { blockMs: 2500 }), (seconds * 1000) / 3);
 
-const profile = mkdtempSync(join(tmpdir(), 'roster-shot-'));
-const browser = await puppeteer.launch({
-  executablePath: process.env.ROSTER_CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', `--user-data-dir=${profile}`],
-});
+const chromium = await launchChromium();
+const browser = chromium.browser;
 try {
   const page = await browser.newPage();
   await page.setViewport({ width: 1500, height: 1000, deviceScaleFactor: 1 });
@@ -69,8 +61,7 @@ try {
 } finally {
   running = false;
   await traffic;
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await chromium.close();
   await observer.stop();
   await rt.stop();
   rooms.close();
