@@ -2,7 +2,7 @@
  * The supervisors' ledger, in the runtime's thread (the thread that called `Runtime.start`). Every
  * scheduler's supervisor partition reports to it what it starts, restarts and gives up on; it keeps a
  * copy of each live child's spec (a `Map` write per report: the starts themselves never pass through
- * here; each partition sends its reports as one message per turn of its event loop). When a scheduler thread dies, the ledger reads the reports still in that thread's ring (shared
+ * here; each partition sends its reports in bursts, one message each). When a scheduler thread dies, the ledger reads the reports still in that thread's ring (shared
  * memory survives the thread), then restarts the dead thread's permanent and transient children on the
  * surviving schedulers, counting each as a restart against its intensity.
  *

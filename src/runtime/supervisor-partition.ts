@@ -51,7 +51,7 @@ export class SupervisorPartition {
   readonly #idle = new Set<Child>();
   #idleTimer: NodeJS.Timeout | undefined;
   #idleTick = 1000;
-  /** Reports not sent yet, and what waits for them to be sent (one message per turn of the event loop). */
+  /** Reports not sent yet, and what waits for them to be sent (one message per burst of reports). */
   #batch: LedgerReport[] = [];
   #sent: Array<() => void> = [];
 
@@ -76,12 +76,13 @@ export class SupervisorPartition {
   }
 
   /**
-   * Queues a report; the queue goes to the ledger as one message at the next turn of the event loop
-   * (a burst of starts costs the runtime's thread one wake-up, not one per child). Resolves once sent.
+   * Queues a report; the queue goes to the ledger as one message from a microtask, after the other
+   * continuations already queued (the starts of one batch of mail finish together, so a burst of starts
+   * costs the runtime's thread one wake-up, not one per child). Resolves once sent.
    */
   #report(r: LedgerReport): Promise<void> {
     if (pidInc(this.#ledger) === 0) return Promise.resolve();
-    if (this.#batch.push(r) === 1) setImmediate(this.#flush);
+    if (this.#batch.push(r) === 1) queueMicrotask(this.#flush);
     return new Promise((resolve) => this.#sent.push(resolve));
   }
 
