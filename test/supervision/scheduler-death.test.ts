@@ -24,7 +24,7 @@ describe('scheduler death', () => {
   test('2,000 children: restarted elsewhere, replacement started, names never double-held, calls fail typed', async () => {
     const sup = rig.sup('death');
     const keys = Array.from({ length: 2000 }, (_, i) => `child:${i}`);
-    const restart = (i: number) => (i % 10 === 0 ? 'temporary' : i % 10 === 1 ? 'transient' : 'permanent') as const;
+    const restart = (i: number): 'temporary' | 'transient' | 'permanent' => (i % 10 === 0 ? 'temporary' : i % 10 === 1 ? 'transient' : 'permanent');
     const pids = await Promise.all(keys.map((k, i) => sup.startChild(worker({}, { name: via(rig.names, k), restart: restart(i) }))));
     const doomed = rig.rt.stats()[0]?.actors ?? 0;
     expect(doomed).toBeGreaterThan(500);
