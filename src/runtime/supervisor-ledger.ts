@@ -102,7 +102,7 @@ export class Ledger extends EventEmitter {
       if (!had) c.children++;
       if (r.restartOf === 0) {
         c.started++;
-        this.emit('event', { type: 'start', supervisor: r.req.sup, id: r.req.id, pid: r.pid } satisfies SupervisorEvent);
+        if (this.listenerCount('event') > 0) this.emit('event', { type: 'start', supervisor: r.req.sup, id: r.req.id, pid: r.pid } satisfies SupervisorEvent);
       } else {
         c.restarts++;
         this.emit('event', { type: 'restart', supervisor: r.req.sup, id: r.req.id, pid: r.pid, previous: r.restartOf, reason: r.reason } satisfies SupervisorEvent);
