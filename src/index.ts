@@ -24,7 +24,7 @@ export {
 } from './runtime/behaviour.js';
 export type { Placement } from './runtime/placement.js';
 export type { SchedulerControl, ActorRow, SchedulerInfo } from './runtime/control-api.js';
-export type { SchedulerStats } from './runtime/scheduler.js';
+export type { SchedulerStats } from './runtime/scheduler-stats.js';
 export {
   RosterError, InvalidOptionError, InvalidKeyError, InvalidValueError, KeyTooLargeError, ValueTooLargeError,
   CapacityError, InvalidMatchSpecError, UnsupportedError, UnknownRegistryError, StaleIncarnationError, TimeoutError,

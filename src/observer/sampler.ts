@@ -17,7 +17,7 @@ import type { Registry } from '../registry/registry.js';
 import type { SchedulerInfo } from '../runtime/control-api.js';
 import { Mailroom } from '../runtime/mailroom.js';
 import type { Runtime } from '../runtime/runtime.js';
-import { kLatencyBuckets, readSchedulerDetail, readSchedulerStats } from '../runtime/scheduler.js';
+import { kLatencyBuckets, readSchedulerDetail, readSchedulerStats } from '../runtime/scheduler-stats.js';
 import type { Timeline } from './timeline.js';
 import type { OwnerCount, PartitionRow, RegistryRow, SchedulerRow } from './types.js';
 

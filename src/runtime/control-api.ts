@@ -9,7 +9,8 @@
 import { transferHandlers } from 'comlink/dist/esm/comlink.mjs';
 import { RosterError } from '../errors.js';
 import type { MailStats } from './mailroom.js';
-import type { SchedulerStats, SpawnRequest } from './scheduler.js';
+import type { SpawnRequest } from './scheduler.js';
+import type { SchedulerStats } from './scheduler-stats.js';
 import type { Pid } from '../types.js';
 
 /** One actor, as the control plane lists it. */

@@ -38,7 +38,7 @@ import { Mailroom, type MailStats } from './mailroom.js';
 import { getDirectory, newDirectory, setDirectory } from './placement.js';
 import { installErrorTransfer } from './control-api.js';
 import { runtimeRegistry, setRuntimeRegistries } from './runtime-registries.js';
-import { readSchedulerStats, type SchedulerStats } from './scheduler.js';
+import { readSchedulerStats, type SchedulerStats } from './scheduler-stats.js';
 import { Ledger, setActiveLedger } from './supervisor-ledger.js';
 
 /** Options of `Runtime.start`. */

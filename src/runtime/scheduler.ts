@@ -23,6 +23,10 @@ import type { Behaviour, BehaviourRef, Down } from './behaviour.js';
 import { Caller, type Host } from './caller.js';
 import { kCall, kCast, kDemonitor, kInfo, kMonitor, kPing, kReply, kSpawn, kStop } from './kinds.js';
 import type { Envelope } from './mailroom.js';
+import {
+  kSActors, kSDepth, kSDropped, kSExited, kSExpired, kSHandled, kSLatency, kSSpawned, kSTop, kSTopSeq, kStatsWords, kTopN, kLatencyBuckets,
+  readSchedulerStats, type SchedulerStats,
+} from './scheduler-stats.js';
 
 /** A spawn, as the system process receives it. */
 export interface SpawnRequest {
@@ -43,39 +47,6 @@ export interface SpawnRequest {
 /** A handler of system messages of one kind (`to` 0) that the scheduler itself does not know. */
 export type SystemHandler = (env: Envelope) => void;
 
-/** One scheduler's counters. */
-export interface SchedulerStats {
-  readonly actors: number;
-  readonly handled: number;
-  readonly dropped: number;
-  readonly expired: number;
-  readonly spawned: number;
-  readonly exited: number;
-  readonly depth: number;
-}
-
-const kSActors = 0;
-const kSHandled = 1;
-const kSDropped = 2;
-const kSExpired = 3;
-const kSSpawned = 4;
-const kSExited = 5;
-const kSDepth = 6;
-/**
- * The five deepest mailboxes: a sequence word (odd while the pairs are being written; readers retry),
- * then five `[local id, depth]` pairs, deepest first, written with the depth total (at most every 100 ms
- * while batches stay full).
- */
-const kSTopSeq = 8;
-const kSTop = 9;
-const kTopN = 5;
-/**
- * Calls served, by service time (handler start to reply, mailbox wait excluded) in log2 µs buckets:
- * bucket 0 is under 1 µs, bucket i (1…kLatencyBuckets − 1) under 2^i µs, the last one everything above.
- */
-const kSLatency = 20;
-export const kLatencyBuckets = 24;
-const kStatsWords = kSLatency + kLatencyBuckets;
 const kBatch = 256;
 const kChunk = 32;
 /** How often the total mailbox depth is recomputed (ms). */
@@ -84,41 +55,6 @@ const kDepthMs = 100;
 const kSliceMs = 4;
 /** Default mailbox bound per actor. */
 export const kDefaultMailboxLimit = 100_000;
-
-/** Reads a scheduler's counters from its `statsBuffer`. Any thread. */
-export function readSchedulerStats(sab: SharedArrayBuffer): SchedulerStats {
-  const s = new Int32Array(sab);
-  const u = (i: number): number => Atomics.load(s, i) >>> 0;
-  return { actors: u(kSActors), handled: u(kSHandled), dropped: u(kSDropped), expired: u(kSExpired), spawned: u(kSSpawned), exited: u(kSExited), depth: u(kSDepth) };
-}
-
-/** A scheduler's deepest mailboxes and call service-time histogram (see `kSTop`, `kSLatency`). */
-export interface SchedulerDetail {
-  /** Up to five actors with waiting mail, deepest first (`local` is the pid's local part). */
-  readonly top: ReadonlyArray<{ readonly local: number; readonly depth: number }>;
-  /** Calls served per log2 µs bucket (u32 counters that wrap). */
-  readonly latency: readonly number[];
-}
-
-/** Reads a scheduler's `SchedulerDetail` from its `statsBuffer`. Any thread; retries a torn top list. */
-export function readSchedulerDetail(sab: SharedArrayBuffer): SchedulerDetail {
-  const s = new Int32Array(sab);
-  const latency: number[] = [];
-  for (let i = 0; i < kLatencyBuckets; i++) latency.push(Atomics.load(s, kSLatency + i) >>> 0);
-  let top: Array<{ local: number; depth: number }> = [];
-  for (let tries = 0; tries < 100; tries++) {
-    const seq = Atomics.load(s, kSTopSeq);
-    if ((seq & 1) === 1) continue;
-    top = [];
-    for (let i = 0; i < kTopN; i++) {
-      const depth = Atomics.load(s, kSTop + 2 * i + 1) >>> 0;
-      if (depth > 0) top.push({ local: Atomics.load(s, kSTop + 2 * i) >>> 0, depth });
-    }
-    // ORDER: the pairs were read between two equal even loads of the sequence word: not torn.
-    if (Atomics.load(s, kSTopSeq) === seq) break;
-  }
-  return { top, latency };
-}
 
 let current: Scheduler | undefined;
 
