@@ -282,9 +282,9 @@ export class Scheduler implements Host, ActorHost {
    * Spawns an actor here: registers its name (before `init`; a taken name fails with
    * `AlreadyStartedError` and `init` never runs), then runs `init` as the actor. Messages that arrive
    * meanwhile wait in its mailbox. A failing `init` removes everything of it and rejects with
-   * `SpawnError`.
+   * `SpawnError`. `created` is called with the pid as soon as the actor exists (before its name and init).
    */
-  async spawn(req: SpawnRequest): Promise<Pid> {
+  async spawn(req: SpawnRequest, created?: (pid: Pid) => void): Promise<Pid> {
     if (this.#stopped) throw new NoProcError('the scheduler is stopping');
     const behaviour = await this.#load(req.behaviour);
     const limit = req.mailboxLimit ?? kDefaultMailboxLimit;
@@ -295,6 +295,8 @@ export class Scheduler implements Host, ActorHost {
     this.actors.set(local, actor);
     Atomics.add(this.#stats, kSActors, 1);
     Atomics.add(this.#stats, kSSpawned, 1);
+    // The supervisor records its child here, before init: an exit at any later point finds the record.
+    created?.(pid);
     if (req.name !== undefined) {
       const reg = this.#registries.get(req.name.registry);
       if (reg === undefined) {

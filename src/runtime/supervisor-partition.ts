@@ -39,6 +39,8 @@ interface Child {
   /** Times of recent restarts (ms), for the intensity check. */
   restarts: number[];
   terminating: boolean;
+  /** Until its start has resolved: an exit before `init` succeeded is the start's failure, not a crash. */
+  starting: boolean;
   /** Passivation: messages handled when last checked, and how long it has been idle. */
   seen: number;
   idleFor: number;
@@ -63,7 +65,7 @@ export class SupervisorPartition {
     s.handleSystem(kAwaitStarted, (env) => this.#onAwait(env));
     s.handleSystem(kStartChildren, (env) => this.#onStartMany(env));
     s.handleSystem(kTerminateChild, (env) => this.#onTerminate(env));
-    s.onExit = (actor, reason) => this.#exited(actor, reason);
+    s.onExit = (actor, reason, started) => this.#exited(actor, reason, started);
   }
 
   /** Children supervised here now. */
@@ -122,22 +124,28 @@ export class SupervisorPartition {
    */
   async start(req: ChildRequest, restartOf: Pid = 0, reason = ''): Promise<Pid> {
     let pid: Pid;
+    let child: Child | undefined;
     try {
       pid = await this.#s.spawn({
         behaviour: req.behaviour, args: req.args, markStarting: true, shutdownMs: req.shutdown,
         ...(req.name !== undefined ? { name: req.name } : {}),
         ...(req.mailboxLimit !== undefined ? { mailboxLimit: req.mailboxLimit } : {}),
+      }, (p) => {
+        // Recorded as soon as the actor exists: a message that waited for init and crashes it right
+        // after (before this start resolves) is a crash of a child, restarted as any other.
+        child = { req: req.id === 0 ? { ...req, id: p } : req, pid: p, restarts: [...(req.restarts ?? [])], terminating: false, starting: true, seen: 0, idleFor: 0 };
+        this.#children.set(pidLocal(p), child);
       });
     } catch (err) {
       if (req.getOrStart === true && err instanceof AlreadyStartedError) return this.awaitStarted(err.holder, err);
       throw err;
     }
-    const child: Child = { req: req.id === 0 ? { ...req, id: pid } : req, pid, restarts: [...(req.restarts ?? [])], terminating: false, seen: 0, idleFor: 0 };
-    this.#children.set(pidLocal(pid), child);
-    if (req.idleMs !== undefined) this.#watchIdle(child);
+    const c = child as Child;
+    c.starting = false;
+    if (req.idleMs !== undefined && this.#children.get(pidLocal(pid)) === c) this.#watchIdle(c);
     // ORDER: reported before the caller hears of the pid: once anyone knows the child, so does the
     // ledger (the report is in shared memory, and survives this thread's death).
-    await this.#report({ op: 'up', req: child.req, pid, restartOf, reason });
+    await this.#report({ op: 'up', req: c.req, pid, restartOf, reason });
     return pid;
   }
 
@@ -174,11 +182,13 @@ export class SupervisorPartition {
   }
 
   /** An actor exited: if it was a child here, restart it, or report it gone or given up. */
-  #exited(actor: Actor, reason: string): void {
+  #exited(actor: Actor, reason: string, started: boolean): void {
     const child = this.#children.get(actor.local);
     if (child === undefined || child.pid !== actor.pid) return;
     this.#children.delete(actor.local);
     this.#idle.delete(child);
+    // Its init failed (or its name was taken): the start rejects, and whoever started it decides.
+    if (child.starting && !started) return;
     this.#decide(child, reason);
   }
 

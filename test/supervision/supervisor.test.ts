@@ -151,6 +151,20 @@ describe('dynamic supervisor', () => {
     expect(rig.board[30]).toBe(3);
   });
 
+  test('a message that waited for init and crashes the child at once: the crash is restarted like any other', async () => {
+    const sup = rig.sup('early');
+    const started = sup.startChild(worker({ initMs: 100 }, { name: via(rig.names, 'early') }));
+    // The name is registered before init: the call waits in the mailbox until init is done.
+    await until(() => rig.names.whereis('early') !== undefined, 'early registered');
+    const crashed = call(via(rig.names, 'early'), { crash: 'right after init' });
+    const p1 = await started;
+    expect((await rejection(crashed)).reason).toBe('error: right after init');
+    const p2 = await replaced('early', p1);
+    expect(await call(p2, 'ping')).toBe('pong');
+    await until(() => sup.stats().children === 1 && sup.stats().restarts === 1, 'ledger settled');
+    expect(sup.stats()).toMatchObject({ children: 1, started: 1, restarts: 1, gaveUp: 0, exited: 0 });
+  });
+
   test('bad input: typed errors before anything is sent; nothing changes', async () => {
     const sup = rig.sup('bad');
     const before = { count: rig.names.count(), actors: rig.rt.stats().reduce((a, s) => a + s.actors, 0) };
