@@ -68,11 +68,6 @@ export class SupervisorPartition {
     s.onExit = (actor, reason, started) => this.#exited(actor, reason, started);
   }
 
-  /** Children supervised here now. */
-  get size(): number {
-    return this.#children.size;
-  }
-
   #self(): Pid {
     return makePid(this.#s.domain.inc, 0);
   }
