@@ -46,10 +46,13 @@ export async function startSupRig(schedulers: number, boardSlots = 1024): Promis
   const events: SupervisorEvent[] = [];
   const rtEvents: RuntimeEvent[] = [];
   const waiting: Array<{ type: RuntimeEvent['type']; resolve: (e: RuntimeEvent) => void }> = [];
+  // Installs on replacement schedulers, still running or failed: close() waits for them (stopping the
+  // runtime under one would fail its calls) and reports a failure.
+  const installs: Array<Promise<unknown>> = [];
   rt.on((e) => {
     rtEvents.push(e);
     // A replacement scheduler needs the board too, before anything is placed on it by a test.
-    if (e.type === 'schedulerUp') void install(rt, e.index, sab);
+    if (e.type === 'schedulerUp') installs.push(install(rt, e.index, sab).then(() => null, (err: unknown) => err));
     for (const w of waiting.splice(0)) {
       if (w.type === e.type) w.resolve(e);
       else waiting.push(w);
@@ -66,9 +69,11 @@ export async function startSupRig(schedulers: number, boardSlots = 1024): Promis
       return bounded(new Promise<RuntimeEvent>((resolve) => waiting.push({ type, resolve })), ms, `runtime event ${type}`);
     },
     async close(ms = 10_000) {
+      const failed = (await bounded(Promise.all(installs), ms, 'the installs on replacement schedulers')).filter((e) => e !== null);
       await bounded(rt.stop(), ms, 'rt.stop()');
       names.close();
       topics.close();
+      if (failed.length > 0) throw new Error(`installing the fixtures on a replacement scheduler failed: ${String(failed[0])}`);
     },
   };
 }
