@@ -29,11 +29,14 @@ const kPumpBatch = 512;
 /**
  * Same-thread messages handled per microtask turn, and turns in a row before yielding to the event
  * loop; a run of turns also yields once it has taken kLocalBudgetMs (messages that start actors or
- * run long handlers make turns heavy: the budget keeps timers and heartbeats on time).
+ * run long handlers make turns heavy: the budget keeps timers, heartbeats and ring mail on time).
+ * A run is what happens between two visits of the event loop: it opens at the first same-thread
+ * message after one, and an immediate queued then closes it.
  */
 const kLocalBatch = 256;
-const kLocalTurns = 16;
+const kLocalTurns = 4096;
 const kLocalBudgetMs = 4;
+const kSettled = Promise.resolve();
 
 interface Pending {
   readonly resolve: (v: unknown) => void;
@@ -114,8 +117,8 @@ export class Caller {
   /**
    * Sends `env` to thread `inc`. Mail between two processes of this scheduler thread skips the ring:
    * its body is copied (encoded and decoded, as between threads, so the sender cannot change what the
-   * receiver got) and it is routed from a microtask, in order, yielding to the event loop every
-   * kLocalTurns turns so heartbeats and timers keep running.
+   * receiver got) and it is routed from a microtask, in order, yielding to the event loop once a run
+   * reaches kLocalTurns turns or kLocalBudgetMs, so heartbeats, timers and ring mail keep running.
    */
   #send(inc: number, env: Envelope): boolean {
     if (inc !== this.domain.inc || this.#host === null) return this.mailroom.send(inc, env);
@@ -133,18 +136,29 @@ export class Caller {
   }
 
   #localSince = 0;
+  /** A run of same-thread turns is open: its closing immediate (#closeRun) is queued. */
+  #localRun = false;
 
   #scheduleLocal(): void {
     this.#localScheduled = true;
-    if (this.#localTurns === 0) this.#localSince = performance.now();
-    if (this.#localTurns < kLocalTurns && performance.now() - this.#localSince < kLocalBudgetMs) queueMicrotask(this.#flushLocal);
-    else {
-      setImmediate(() => {
-        this.#localTurns = 0;
-        this.#flushLocal();
-      });
+    const now = performance.now();
+    if (!this.#localRun) {
+      this.#localRun = true;
+      this.#localTurns = 0;
+      this.#localSince = now;
+      setImmediate(this.#closeRun);
     }
+    // ORDER: a yielding flush is queued after the run's closing immediate, so it runs in a new run.
+    // A reaction on a settled promise, not queueMicrotask: with async hooks on (AsyncLocalStorage keeps
+    // self() across awaits), queueMicrotask also builds an async resource per call.
+    if (this.#localTurns < kLocalTurns && now - this.#localSince < kLocalBudgetMs) void kSettled.then(this.#flushLocal);
+    else setImmediate(this.#flushLocal);
   }
+
+  /** The event loop came round: the next same-thread message opens a new run, with a fresh budget. */
+  readonly #closeRun = (): void => {
+    this.#localRun = false;
+  };
 
   readonly #flushLocal = (): void => {
     this.#localScheduled = false;
