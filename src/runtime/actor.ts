@@ -168,10 +168,14 @@ export class Actor {
   #kick(): void {
     if (this.#running || !this.#started || this.#exited) return;
     this.#running = true;
-    void this.#run();
+    this.#drain();
   }
 
-  async #run(): Promise<void> {
+  /**
+   * Handles queued messages in order until the mailbox is empty or a handler returns a promise; then
+   * goes on once it settles (#resume). Synchronous handlers in a row allocate no promise.
+   */
+  #drain(): void {
     try {
       while (this.#head < this.#queue.length && !this.#exited) {
         const env = this.#queue[this.#head] as Envelope;
@@ -181,12 +185,19 @@ export class Actor {
           this.#head = 0;
         }
         const r = this.#handle(env);
-        if (r !== undefined) await r;
+        if (r !== undefined) {
+          r.then(this.#resume, this.#resume);
+          return; // still running: #resume goes on
+        }
       }
-    } finally {
+    } catch (err) {
       this.#running = false;
+      throw err;
     }
+    this.#running = false;
   }
+
+  readonly #resume = (): void => this.#drain();
 
   /** Runs one message's handler as this actor. Returns a promise only when the handler was async. */
   #handle(env: Envelope): Promise<void> | undefined {
