@@ -1,6 +1,6 @@
 /**
- * Leaks: N spawn → register → stop cycles (ROSTER_ACTOR_CYCLES, default 20,000; set it to
- * 100,000 for the long run) across 2 schedulers, in 32 concurrent lanes. Each cycle spawns a named actor (registered
+ * Leaks: N spawn → register → stop cycles (ROSTER_ACTOR_CYCLES, default 100,000) across 2
+ * schedulers, in 32 concurrent lanes. Each cycle spawns a named actor (registered
  * before init), registers a second key from inside a handler, monitors it, stops it, and waits for the
  * Down. At the end: the registry's count is back to its baseline, every scheduler hosts 0 actors
  * (spawned = exited), no call is pending in any thread, scheduler heaps are back near their baseline.
@@ -15,7 +15,7 @@ import { mulberry32, randInt, seedFromEnv, subSeed } from '../helpers/prng.js';
 import { kit, startRig, total, type Pid, type Rig } from './kit.js';
 
 const seed = seedFromEnv();
-const cycles = Number(process.env['ROSTER_ACTOR_CYCLES'] ?? 20_000);
+const cycles = Number(process.env['ROSTER_ACTOR_CYCLES'] ?? 100_000);
 let rig: Rig;
 
 beforeAll(async () => {
@@ -77,7 +77,7 @@ describe(`leaks (seed ${seed})`, () => {
     for (const p of probes) expect(await call(p, 'host')).toEqual({ pending: 0, actors: 1 });
     const heap1 = await heap();
     console.log(`heaps after: ${heap1.map((h) => (h / 1e6).toFixed(1)).join(', ')} MB`);
-    // Live bookkeeping per actor would be well over 100 bytes each: 20k cycles would add megabytes.
+    // Live bookkeeping per actor would be well over 100 bytes each: 100k cycles would add 10 MB or more.
     for (const [i, h] of heap1.entries()) expect(h - (heap0[i] as number)).toBeLessThan(Math.max(8e6, cycles * 100));
     for (const p of probes) await stopProcess(p);
     expect(total(rt, 'actors')).toBe(0);
