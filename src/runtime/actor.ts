@@ -173,7 +173,7 @@ export class Actor {
 
   /**
    * Handles queued messages in order until the mailbox is empty or a handler returns a promise; then
-   * goes on once it settles (#resume). Synchronous handlers in a row allocate no promise.
+   * goes on once it settles. Synchronous handlers in a row allocate no promise.
    */
   #drain(): void {
     try {
@@ -186,8 +186,10 @@ export class Actor {
         }
         const r = this.#handle(env);
         if (r !== undefined) {
-          r.then(this.#resume, this.#resume);
-          return; // still running: #resume goes on
+          // A closure per async message, not a field per actor: idle actors stay small.
+          const resume = (): void => this.#drain();
+          r.then(resume, resume);
+          return; // still running: resume goes on
         }
       }
     } catch (err) {
@@ -196,8 +198,6 @@ export class Actor {
     }
     this.#running = false;
   }
-
-  readonly #resume = (): void => this.#drain();
 
   /** Runs one message's handler as this actor. Returns a promise only when the handler was async. */
   #handle(env: Envelope): Promise<void> | undefined {
