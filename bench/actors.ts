@@ -122,6 +122,8 @@ export interface ActorSummary {
   localCallsPerSec: number;
   directAsyncCallsPerSec: number;
   localCallsVsDirectAsync: number;
+  skeletonCallsPerSec: number;
+  localCallsVsSkeleton: number;
   spawnsPerSec: number;
   bytesPerIdleActor: number;
   heapBytesPerIdleActor: number;
@@ -230,11 +232,14 @@ export async function runActors(opts: ActorBenchOptions): Promise<ActorBenchRepo
     const echo0 = await spawn(B('Echo'), null, { scheduler: 0 });
     await driverCall(d0, { op: 'localCalls', target: echo0, n: 20_000, latencies: false });
     await driverCall(d0, { op: 'directAsync', n: 20_000, latencies: false });
+    await driverCall(d0, { op: 'skeleton', n: 20_000, latencies: false });
     const local: number[] = [];
     const direct: number[] = [];
+    const skeleton: number[] = [];
     for (let r = 0; r < rounds; r++) {
       local.push(keep('localCallsPerSec', perSec(await driverCall<Timed>(d0, { op: 'localCalls', target: echo0, n: P.localCalls, latencies: false }))));
       direct.push(keep('directAsyncCallsPerSec', perSec(await driverCall<Timed>(d0, { op: 'directAsync', n: P.localCalls, latencies: false }))));
+      skeleton.push(keep('skeletonCallsPerSec', perSec(await driverCall<Timed>(d0, { op: 'skeleton', n: P.localCalls, latencies: false }))));
     }
 
     // ---- spawn (via name) + stop, batches of 100, on one scheduler; unnamed beside it
@@ -297,6 +302,8 @@ export async function runActors(opts: ActorBenchOptions): Promise<ActorBenchRepo
       localCallsPerSec: Math.round(median(local)),
       directAsyncCallsPerSec: Math.round(median(direct)),
       localCallsVsDirectAsync: Math.round(1000 * median(local.map((c, i) => c / (direct[i] as number)))) / 1000,
+      skeletonCallsPerSec: Math.round(median(skeleton)),
+      localCallsVsSkeleton: Math.round(1000 * median(local.map((c, i) => c / (skeleton[i] as number)))) / 1000,
       spawnsPerSec: Math.round(median(spawns)),
       bytesPerIdleActor: Math.round(heapPer + regPer),
       heapBytesPerIdleActor: Math.round(heapPer),
@@ -335,7 +342,7 @@ export function actorsMarkdown(r: ActorBenchReport): string {
     '|---|---|---|---|',
     `| call RTT main → scheduler, via name, p50 / p99 | ${s.callRttP50Us} / ${s.callRttP99Us} µs | postMessage ${s.postMessageRttP50Us} / ${s.postMessageRttP99Us} µs; comlink ${s.comlinkRttP50Us} / ${s.comlinkRttP99Us} µs | ${s.callVsPostMessage}× postMessage, ${s.callVsComlink}× comlink |`,
     `| cast, scheduler 0 → 1, pipelined | ${k(s.castsPerSec)} | postMessage one way ${k(s.postMessageOneWayPerSec)} | ${s.castsVsPostMessage}× |`,
-    `| call within one scheduler | ${k(s.localCallsPerSec)} | async function call ${k(s.directAsyncCallsPerSec)} | ${s.localCallsVsDirectAsync}× |`,
+    `| call within one scheduler | ${k(s.localCallsPerSec)} | async function call ${k(s.directAsyncCallsPerSec)}; three-hop skeleton ${k(s.skeletonCallsPerSec)} | ${s.localCallsVsDirectAsync}× async, ${s.localCallsVsSkeleton}× skeleton |`,
     `| spawn (via name) + stop, one scheduler | ${k(s.spawnsPerSec)} | — | both schedulers at once: ${k(c.spawnStopNamedBothSchedulersPerSec ?? 0)} |`,
     `| bytes per idle named actor | ${s.bytesPerIdleActor} B (heap ${s.heapBytesPerIdleActor} + registry ${s.registryBytesPerIdleActor}) | — | forced GC: ${r.forcedGc} |`,
     '',

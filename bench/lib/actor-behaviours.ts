@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Runtime, behaviour, call, cast, noReply, ref, reply, self, spawn, stopProcess, via, type From, type Pid } from '../../src/index.js';
@@ -90,6 +91,7 @@ export type DriverOp =
   | { op: 'tellBatches'; target: Pid; batch: number; iters: number }
   | { op: 'localCalls'; target: Pid; n: number; latencies: boolean }
   | { op: 'directAsync'; n: number; latencies: boolean }
+  | { op: 'skeleton'; n: number; latencies: boolean }
   | { op: 'spawns'; n: number; batch: number; named: boolean; prefix: string; registry: string }
   | { op: 'spawnIdle'; n: number; batch: number; prefix: string; registry: string }
   | { op: 'stopIdle'; batch: number }
@@ -106,6 +108,23 @@ function percentile(xs: Float64Array, p: number): number {
 
 async function echo(x: number): Promise<number> {
   return x;
+}
+
+/**
+ * The skeleton of a call between two actors of one thread, with nothing of Roster in it: a microtask
+ * to deliver the call, the handler run inside an AsyncLocalStorage context, a microtask to deliver the
+ * reply, and the caller's promise. The floor that `localCalls` is compared with.
+ */
+const skeletonStore = new AsyncLocalStorage<number>();
+const settled = Promise.resolve();
+const identity = (x: number): number => x;
+function skeletonCall(x: number): Promise<number> {
+  return new Promise((resolve) => {
+    void settled.then(() => {
+      const r = skeletonStore.run(2, identity, x);
+      void settled.then(() => resolve(r));
+    });
+  });
 }
 
 let gcFn: (() => void) | null | undefined;
@@ -169,6 +188,7 @@ export const Driver = behaviour({
         return { ns: Number(now() - t0), n: total } satisfies Timed;
       }
       case 'localCalls':
+      case 'skeleton':
       case 'directAsync': {
         const lat = msg.latencies ? new Float64Array(msg.n) : null;
         const target = msg.op === 'localCalls' ? msg.target : 0;
@@ -176,7 +196,7 @@ export const Driver = behaviour({
         let sum = 0;
         for (let i = 0; i < msg.n; i++) {
           const a = lat === null ? 0n : now();
-          sum += msg.op === 'localCalls' ? await call<number>(target, i) : await echo(i);
+          sum += msg.op === 'localCalls' ? await call<number>(target, i) : msg.op === 'skeleton' ? await skeletonCall(i) : await echo(i);
           if (lat !== null) lat[i] = Number(now() - a);
         }
         const ns = Number(now() - t0);
