@@ -58,7 +58,8 @@ function table(r) {
     ['posts/s', fmt(r.postsPerSec)],
     ['deliveries/s', fmt(r.deliveriesPerSec)],
     ['call latency p50', dur(r.callP50Us)],
-    ['call latency p99', `${dur(r.callP99Us)}   (${fmt(r.calls)} calls: posts, history reads, joins)`],
+    ['call latency p99', `${dur(r.callP99Us)}   (${fmt(r.calls)} calls: posts and history reads)`],
+    ['join latency', `p50 ${dur(r.joinP50Us)}, p99 ${dur(r.joinP99Us)}   (${fmt(r.joins)} joins, each starting its room on demand, most while the users start)`],
   ];
   const failed = Object.entries(r.failedCalls);
   if (failed.length > 0) rows.push(['failed calls', failed.map(([code, n]) => `${fmt(n)} ${code}`).join(', ')]);

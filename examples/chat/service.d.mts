@@ -54,10 +54,14 @@ export interface ChatResults {
   seed: number;
   postsPerSec: number;
   deliveriesPerSec: number;
-  /** Call latency (posts, history reads, joins) of the users alive at the end, in µs. */
+  /** Call latency of the traffic (posts and history reads) of the users alive at the end, in µs. */
   callP50Us: number;
   callP99Us: number;
   calls: number;
+  /** Latency of the joins (each a call that starts its room on demand, most while the users start), in µs. */
+  joinP50Us: number;
+  joinP99Us: number;
+  joins: number;
   /** Failed calls by error code. */
   failedCalls: Record<string, number>;
   /** Restarts counted by the two supervisors. */

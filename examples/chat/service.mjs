@@ -274,9 +274,11 @@ async function drive(runtime, names, bus, o) {
   }
 
   const hist = newHistogram();
+  const joinHist = newHistogram();
   const errors = {};
   for (const r of v.reports) {
     merge(hist, r.hist);
+    merge(joinHist, r.joinHist);
     for (const [code, n] of Object.entries(r.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
   const sup = { users: users.stats(), rooms: rooms.stats() };
@@ -287,6 +289,9 @@ async function drive(runtime, names, bus, o) {
     callP50Us: quantile(hist, 0.5),
     callP99Us: quantile(hist, 0.99),
     calls: samples(hist),
+    joinP50Us: quantile(joinHist, 0.5),
+    joinP99Us: quantile(joinHist, 0.99),
+    joins: samples(joinHist),
     failedCalls: errors,
     restarts: sup.users.restarts + sup.rooms.restarts,
     recoveryMs: kill?.death?.recoveredMs ?? null,

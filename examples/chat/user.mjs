@@ -7,7 +7,8 @@
 //
 // What it receives from the bus it records per (room, room pid): the first and last seq, how many, a
 // checksum, and anomalies (a seq that is not the previous one plus one: a gap, a duplicate or a
-// reordering). What rooms acknowledged to it is kept too, and its call latencies (a histogram).
+// reordering). What rooms acknowledged to it is kept too, and its call latencies: the traffic's (posts
+// and history reads) in one histogram, the joins (which start rooms on demand) in another.
 import { performance } from 'node:perf_hooks';
 import { DynamicSupervisor, EventBus, Runtime, behaviour, call, noReply, ref, reply, self, send, via } from 'roster-threads';
 import { newHistogram, record } from './histogram.mjs';
@@ -21,14 +22,14 @@ const kMaxAnomalies = 5;
 /** A room by name, started on demand: a call to it runs get-or-start first when nobody holds the name. */
 const roomVia = (names, room) => rooms.via(via(names, `room:${room}`), { behaviour: kRoom, args: room });
 
-/** A call, timed into the user's histogram; a failure is counted by its code and rethrown. */
-async function timed(state, target, msg) {
+/** A call, timed into `hist` (the traffic's by default); a failure is counted by its code and rethrown. */
+async function timed(state, target, msg, hist = state.hist) {
   const t0 = performance.now();
   counters.calls++;
   try {
     const r = await call(target, msg);
     state.lastMs = performance.now() - t0;
-    record(state.hist, state.lastMs * 1000);
+    record(hist, state.lastMs * 1000);
     return r;
   } catch (err) {
     counters.failed++;
@@ -75,7 +76,7 @@ function join(state) {
   return Promise.all(state.rooms.map(async (room, i) => {
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        state.joins.set(room, await timed(state, state.targets[i], { join: state.id }));
+        state.joins.set(room, await timed(state, state.targets[i], { join: state.id }, state.joinHist));
         return;
       } catch {
         // its scheduler died meanwhile, say: again
@@ -113,7 +114,7 @@ export const User = behaviour({
     const state = {
       id, pid: self(), rooms: mine, targets: mine.map((room) => roomVia(names, room)), rnd: prng(seedOf(seed ^ 0x5eed, id)), thinkMs, postShare,
       lastMs: 0, ticking: false, stopping: false, posted: 0, received: 0, joins: new Map(), streams: new Map(), acks: new Map(),
-      hist: newHistogram(), errors: {}, pending: null,
+      hist: newHistogram(), joinHist: newHistogram(), errors: {}, pending: null,
     };
     // Subscribe first, then join: every post the room makes after answering the join reaches us.
     for (const room of mine) bus.subscribe(topicOf(room));
@@ -161,7 +162,7 @@ export const User = behaviour({
     }
     if (msg === 'report') {
       return {
-        id: state.id, pid: state.pid, posted: state.posted, received: state.received, hist: state.hist, errors: state.errors,
+        id: state.id, pid: state.pid, posted: state.posted, received: state.received, hist: state.hist, joinHist: state.joinHist, errors: state.errors,
         joins: [...state.joins].map(([room, j]) => ({ room, pid: j.pid, seq: j.seq })),
         streams: [...state.streams.values()],
         acks: [...state.acks.values()],
