@@ -13,6 +13,8 @@
  * removed from every registry; it leaves its scheduler's table (new messages to it are `noproc`); then
  * every call it holds (the current one, queued ones, deferred ones) fails with `ExitError(reason)` and
  * every monitor gets its `Down`. So nobody can observe the exit while a name still points at it.
+ * While exiting (`terminate` may take up to its shutdown time), a call that arrives waits and fails
+ * with the others, and a monitor waits for the same end; a cast or info is dropped and counted.
  *
  * @module
  */
@@ -39,6 +41,13 @@ export interface ActorHost {
 }
 
 const kCompactAt = 1024;
+/** A deferred call's key: its caller's pid and ref (a ref alone is unique only within its thread). */
+function openKey(from: From): string {
+  return `${from.pid}:${from.ref}`;
+}
+
+/** The mailbox of a gone actor (the exit's cleanup ran): shared, never pushed to. */
+const kGone: Array<Envelope | undefined> = [];
 
 export class Actor {
   readonly pid: Pid;
@@ -51,7 +60,8 @@ export class Actor {
   // actor's size is what bounds how many fit in memory.
   #names: Array<[Registry<unknown>, Key]> | null = null;
   #monitors: Map<number, Pid> | null = null;
-  #open: Map<number, From> | null = null;
+  /** Deferred calls (`noReply`), by `openKey`: refs are unique per calling thread only. */
+  #open: Map<string, From> | null = null;
   handled = 0;
   dropped = 0;
   readonly #host: ActorHost;
@@ -90,9 +100,10 @@ export class Actor {
     (this.#names ??= []).push([reg, key]);
   }
 
-  /** Monitors of this actor: `ref` → watcher pid. */
+  /** Monitors of this actor: `ref` → watcher pid. Once the actor is gone, the `Down` goes out at once. */
   monitoredBy(ref: number, watcher: Pid): void {
-    (this.#monitors ??= new Map()).set(ref, watcher);
+    if (this.#queue === kGone) this.#host.caller.sendDown(watcher, ref, this.pid, this.#exitReason);
+    else (this.#monitors ??= new Map()).set(ref, watcher);
   }
 
   /** Cancels monitor `ref` of this actor. */
@@ -132,9 +143,21 @@ export class Actor {
   /**
    * Queues a message. A full mailbox refuses it: a CALL is answered with `MailboxFullError`, a CAST or
    * INFO is dropped and counted (the sender is never thrown at). Returns false if refused or exited.
+   * While the actor exits, a CALL waits to fail with the calls it holds (its names are still there: it
+   * must not be answered before they are gone); once it is gone, a CALL fails with its exit at once.
    */
   enqueue(env: Envelope): boolean {
-    if (this.#exited) return false;
+    if (this.#exited) {
+      if (env.kind !== kCall) {
+        this.dropped++;
+        this.#host.count('dropped');
+      } else if (this.#queue === kGone) {
+        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, this.#exitError(), this.pid);
+      } else if (this.depth >= this.#limit) {
+        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, new MailboxFullError(`mailbox of ${this.pid} is full (${this.#limit})`), this.pid);
+      } else this.#queue.push(env);
+      return false;
+    }
     if (this.depth >= this.#limit) {
       this.dropped++;
       this.#host.count('dropped');
@@ -260,11 +283,15 @@ export class Actor {
     const d: Directive = r;
     if (d.hasState) this.state = d.state;
     if (from !== null) {
-      if (d.kind === 'noreply') (this.#open ??= new Map()).set(from.ref, from);
+      if (d.kind === 'noreply') (this.#open ??= new Map()).set(openKey(from), from);
       else if (d.hasReply || d.kind === 'state') this.#host.caller.reply(from, d.reply, this.pid);
     }
     if (d.kind === 'stop') return this.exit(d.reason, from !== null && !d.hasReply ? from : null);
     return undefined;
+  }
+
+  #exitError(): ExitError {
+    return new ExitError(`${this.pid} (${this.name}) exited: ${this.#exitReason}`, this.#exitReason);
   }
 
   #crash(err: unknown, from: From | null): Promise<void> {
@@ -275,8 +302,8 @@ export class Actor {
   }
 
   /** A reply was sent for a deferred call. */
-  replied(ref: number): void {
-    this.#open?.delete(ref);
+  replied(from: From): void {
+    this.#open?.delete(openKey(from));
   }
 
   /**
@@ -311,15 +338,14 @@ export class Actor {
     this.#names = null;
     this.#host.remove(this);
     const caller = this.#host.caller;
-    const exitError = (): ExitError => new ExitError(`${this.pid} (${this.name}) exited: ${reason}`, reason);
-    if (current !== null) caller.replyError(current, exitError(), this.pid);
+    if (current !== null) caller.replyError(current, this.#exitError(), this.pid);
     for (let i = this.#head; i < this.#queue.length; i++) {
       const env = this.#queue[i];
-      if (env?.kind === kCall) caller.replyError({ pid: env.from, ref: env.ref }, exitError(), this.pid);
+      if (env?.kind === kCall) caller.replyError({ pid: env.from, ref: env.ref }, this.#exitError(), this.pid);
     }
-    this.#queue = [];
+    this.#queue = kGone;
     this.#head = 0;
-    for (const from of this.#open?.values() ?? []) caller.replyError(from, exitError(), this.pid);
+    for (const from of this.#open?.values() ?? []) caller.replyError(from, this.#exitError(), this.pid);
     this.#open = null;
     for (const [ref, watcher] of this.#monitors ?? []) caller.sendDown(watcher, ref, this.pid, reason);
     this.#monitors = null;

@@ -125,7 +125,7 @@ export function reply(from: From, value: unknown): void {
   const me = self();
   Caller.current().reply(from, value, me);
   const s = currentScheduler();
-  if (s !== undefined && pidInc(me) === s.domain.inc) s.actors.get(pidLocal(me))?.replied(from.ref);
+  if (s !== undefined && pidInc(me) === s.domain.inc) s.actors.get(pidLocal(me))?.replied(from);
 }
 
 /**
@@ -139,7 +139,7 @@ export function monitor(target: Target): { ref: number; down: Promise<Down> } {
     pid = resolve(target);
   } catch (err) {
     if (!(err instanceof NoProcError)) throw err;
-    return { ref: 0, down: Promise.resolve({ type: 'down', ref: 0, pid: 0, reason: 'noproc' }) };
+    return Caller.current().monitorNoProc(self());
   }
   return Caller.current().monitor(pid, self());
 }

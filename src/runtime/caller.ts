@@ -16,11 +16,11 @@
  *
  * @module
  */
-import { Domain, pidInc, pidLocal } from '../domain/domain.js';
+import { Domain, makePid, pidInc, pidLocal } from '../domain/domain.js';
 import { CallTimeoutError, ExitError, NoProcError, RosterError } from '../errors.js';
 import type { Pid } from '../types.js';
 import type { Down, ExitReason, From } from './behaviour.js';
-import { kCall, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
+import { kCall, kCast, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
 import { Mailroom, type Envelope } from './mailroom.js';
 import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js';
 
@@ -294,10 +294,37 @@ export class Caller {
       case kDown:
         this.#fire(env.ref, (env.body as { reason?: string } | null)?.reason ?? 'unknown');
         return;
-      default:
-        if (this.#host !== null) this.#host.deliver(env);
-        else if (env.to === 0) this.#system.get(env.kind)?.(env);
+      default: {
+        if (this.#host !== null) return this.#host.deliver(env);
+        const h = env.to === 0 ? this.#system.get(env.kind) : undefined;
+        if (h !== undefined) h(env);
+        else this.notAnActor(env);
+      }
     }
+  }
+
+  /**
+   * Answers an envelope for a process of this thread that is not an actor (this thread's own process,
+   * or a local id nothing runs under): a call (it carries a deadline) fails with `NoProcError`, a
+   * monitor fires `'noproc'` at once; anything else is dropped.
+   */
+  notAnActor(env: Envelope): void {
+    const pid = makePid(this.domain.inc, env.to);
+    if (env.kind === kMonitor) this.sendDown(env.from, env.ref, pid, 'noproc');
+    else if (env.deadline !== 0 && env.kind !== kCast) {
+      this.replyError({ pid: env.from, ref: env.ref }, new NoProcError(`${pid} is not an actor: nothing answers calls to it`), pid);
+    }
+  }
+
+  /**
+   * A monitor of a name that nobody holds: `down` resolves with `'noproc'` (pid 0) at once, and a
+   * monitoring actor of this thread also gets it in its `handleInfo`.
+   */
+  monitorNoProc(watcher: Pid): { ref: number; down: Promise<Down> } {
+    const ref = this.nextRef();
+    const down: Down = { type: 'down', ref, pid: 0, reason: 'noproc' };
+    if (this.#host !== null && pidInc(watcher) === this.domain.inc && pidLocal(watcher) !== 0) this.#host.down(pidLocal(watcher), down);
+    return { ref, down: Promise.resolve(down) };
   }
 
   #fire(ref: number, reason: ExitReason): void {

@@ -251,8 +251,12 @@ export class Scheduler implements Host, ActorHost {
         return;
       case kReply:
         return;
-      default:
-        this.#systemHandlers.get(env.kind)?.(env);
+      default: {
+        const h = this.#systemHandlers.get(env.kind);
+        // The scheduler's own process is not an actor: a call to it fails, a monitor fires 'noproc'.
+        if (h !== undefined) h(env);
+        else this.caller.notAnActor(env);
+      }
     }
   }
 
