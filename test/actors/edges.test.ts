@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { call, cast, monitor, self, spawn, stopProcess, via, type Down } from '../../dist/src/index.js';
 import { Caller } from '../../dist/src/runtime/caller.js';
-import { kit, startRig, type Pid, type Rig } from './kit.js';
+import { kit, startRig, type Rig } from './kit.js';
 
 let rig: Rig;
 beforeAll(async () => {
