@@ -46,6 +46,9 @@ function openKey(from: From): string {
   return `${from.pid}:${from.ref}`;
 }
 
+/** Exits in progress, removed as each ends (module state of this thread, not a field: idle actors stay small). */
+const exiting = new Map<Actor, Promise<void>>();
+
 /** The mailbox of a gone actor (the exit's cleanup ran): shared, never pushed to. */
 const kGone: Array<Envelope | undefined> = [];
 
@@ -310,10 +313,17 @@ export class Actor {
    * Exits with `reason` (idempotent): terminate, names, table, then calls and monitors (see the module
    * comment). `current` is a call being handled that must fail too.
    */
-  async exit(reason: ExitReason, current: From | null = this.#current, runTerminate = true): Promise<void> {
-    if (this.#exited) return;
+  exit(reason: ExitReason, current: From | null = this.#current, runTerminate = true): Promise<void> {
+    // A second stop while the first runs resolves with it, once the actor is gone.
+    if (this.#exited) return exiting.get(this) ?? Promise.resolve();
     this.#exited = true;
     this.#exitReason = reason;
+    const done = this.#exit(reason, current, runTerminate).finally(() => exiting.delete(this));
+    exiting.set(this, done);
+    return done;
+  }
+
+  async #exit(reason: ExitReason, current: From | null, runTerminate: boolean): Promise<void> {
     const t = this.behaviour.terminate;
     if (runTerminate && t !== undefined && this.#started) {
       try {

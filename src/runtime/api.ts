@@ -192,7 +192,12 @@ export async function spawn(behaviour: BehaviourRef, args?: unknown, opts: Spawn
   };
   const inc = pickScheduler(opts.scheduler === undefined ? 'hash' : opts.scheduler, opts.name?.key);
   const here = currentScheduler();
-  if (here !== undefined && inc === Domain.current().inc) return here.spawn(req);
+  if (here !== undefined && inc === Domain.current().inc) {
+    // Skips the mail: paced like it, so a handler spawning in a loop lets its scheduler's timers run.
+    const turn = Caller.current().pace();
+    if (turn !== undefined) await turn;
+    return here.spawn(req);
+  }
   return (await Caller.current().call(schedulerPid(inc), req, timeout, self(), kSpawn)) as Pid;
 }
 
@@ -206,6 +211,8 @@ export async function stopProcess(target: Target, reason = 'shutdown', opts?: { 
     // An actor of this scheduler: stopped here, without a message.
     const actor = here.actors.get(pidLocal(pid));
     if (actor === undefined || actor.pid !== pid) throw new NoProcError(`no process ${pid}`);
+    const turn = Caller.current().pace();
+    if (turn !== undefined) await turn;
     await actor.exit(reason);
     return;
   }

@@ -155,6 +155,25 @@ export class Caller {
     else setImmediate(this.#flushLocal);
   }
 
+  /**
+   * For work of this thread that skips the mail (a spawn or stop of an actor of this scheduler): joins
+   * the current run of turns, and once the run has lasted kLocalBudgetMs returns a promise of the next
+   * turn of the event loop, so a handler that spawns or stops in a loop still lets timers and
+   * heartbeats run. Undefined while the budget lasts. This thread only.
+   */
+  pace(): Promise<void> | undefined {
+    const now = performance.now();
+    if (!this.#localRun) {
+      this.#localRun = true;
+      this.#localTurns = 0;
+      this.#localSince = now;
+      setImmediate(this.#closeRun);
+      return undefined;
+    }
+    if (now - this.#localSince < kLocalBudgetMs) return undefined;
+    return new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
   /** The event loop came round: the next same-thread message opens a new run, with a fresh budget. */
   readonly #closeRun = (): void => {
     this.#localRun = false;

@@ -54,10 +54,16 @@ describe('exits and addressing', () => {
     const byName = codeOf(call(via(rig.names, 'slow-exit'), 'get', { timeout: 20_000 }));
     const m = monitor(pid);
     const castSent = cast(pid, { add: 1 });
+    // A second stop, from another thread, resolves only once the first one's exit is done.
+    let again = false;
+    const second = stopProcess(pid).then(() => (again = true));
+    expect(await call(await spawn(kit('Probe'), {}, { scheduler: 1 }), 'get')).toBe(0); // a round trip to that scheduler
+    expect(again).toBe(false);
     // A call behind them from this thread is answered first only if the actor still ran: it does not.
     Atomics.store(rig.board, gateSlot, 1);
     Atomics.notify(rig.board, gateSlot);
     await stopped;
+    await second;
     expect(await byPid).toEqual({ code: 'ROSTER_ERR_EXIT', reason: 'going', name: null });
     expect(await byName).toBe('ROSTER_ERR_EXIT');
     expect(await m.down).toMatchObject({ type: 'down', pid, reason: 'going' });

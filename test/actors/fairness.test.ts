@@ -1,6 +1,7 @@
 /**
- * Fairness of same-thread mail: actors of one scheduler that message each other without end (a cast
- * volley, and a handler that calls a neighbour in a loop) never starve that scheduler's event loop.
+ * Fairness of same-thread work: actors of one scheduler that message each other without end (a cast
+ * volley, and a handler that calls a neighbour in a loop), or a handler that spawns and stops actors
+ * of its own scheduler in a loop, never starve that scheduler's event loop.
  * Its timers fire, mail from other threads is served, its heartbeat goes on (the coordinator, with
  * its default stallMs, does not declare it stalled), and the traffic itself keeps moving meanwhile.
  */
@@ -60,5 +61,29 @@ describe('same-thread fairness', () => {
     expect(await call(target, 'get')).toBe(0);
     for (const p of [a, b, looper, target, timers] as Pid[]) await stopProcess(p);
     expect(Caller.current().pending).toBe(0);
+  });
+
+  test('a handler that spawns and stops actors of its own scheduler in a loop: its timers, its ring mail and its heartbeat go on', async () => {
+    const events: RuntimeEvent[] = [];
+    const off = rig.rt.on((e) => events.push(e));
+    const count = rig.slots(2);
+    const stop = count + 1;
+    const churner = await spawn(kit('Volley'), { count, stop }, { scheduler: 1 });
+    const timers = await spawn(kit('Probe'), {}, { scheduler: 1 });
+    const churn = call<number>(churner, { churn: true }, { timeout: 30_000 });
+    churn.catch(() => undefined); // awaited below
+    const t0 = performance.now();
+    let rounds = 0;
+    while (performance.now() - t0 < 1500) {
+      expect(await call(timers, { later: 5 }, { timeout: 5000 })).toBe('late');
+      rounds++;
+    }
+    Atomics.store(rig.board, stop, 1);
+    const n = await churn;
+    off();
+    expect(rounds).toBeGreaterThan(10);
+    expect(n).toBeGreaterThan(1000);
+    expect(events.filter((e) => e.type === 'schedulerDown')).toEqual([]);
+    for (const p of [churner, timers]) await stopProcess(p);
   });
 });
