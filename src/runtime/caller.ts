@@ -139,8 +139,8 @@ export class Caller {
   /** A run of same-thread turns is open: its closing immediate (#closeRun) is queued. */
   #localRun = false;
 
-  #scheduleLocal(): void {
-    this.#localScheduled = true;
+  /** The time now, having opened a run of turns (and queued its closing immediate) if none is open. */
+  #inRun(): number {
     const now = performance.now();
     if (!this.#localRun) {
       this.#localRun = true;
@@ -148,6 +148,12 @@ export class Caller {
       this.#localSince = now;
       setImmediate(this.#closeRun);
     }
+    return now;
+  }
+
+  #scheduleLocal(): void {
+    this.#localScheduled = true;
+    const now = this.#inRun();
     // ORDER: a yielding flush is queued after the run's closing immediate, so it runs in a new run.
     // A reaction on a settled promise, not queueMicrotask: with async hooks on (AsyncLocalStorage keeps
     // self() across awaits), queueMicrotask also builds an async resource per call.
@@ -162,15 +168,7 @@ export class Caller {
    * heartbeats run. Undefined while the budget lasts. This thread only.
    */
   pace(): Promise<void> | undefined {
-    const now = performance.now();
-    if (!this.#localRun) {
-      this.#localRun = true;
-      this.#localTurns = 0;
-      this.#localSince = now;
-      setImmediate(this.#closeRun);
-      return undefined;
-    }
-    if (now - this.#localSince < kLocalBudgetMs) return undefined;
+    if (this.#inRun() - this.#localSince < kLocalBudgetMs) return undefined;
     return new Promise<void>((resolve) => setImmediate(resolve));
   }
 
