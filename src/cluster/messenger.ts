@@ -197,7 +197,15 @@ export class Messenger {
           s.stats.expired++;
           return;
         }
-        call(f.to, f.msg, { timeout: f.ms }).then((v) => this.#reply(f.from, f.ref, true, v), (err: unknown) => this.#reply(f.from, f.ref, false, err));
+        call(f.to, f.msg, { timeout: f.ms }).then(
+          (v) => this.#reply(f.from, f.ref, true, v),
+          (err: unknown) => {
+            // The only option here is the target (the sender checked the timeout): a number that is
+            // no pid names no process on this node, so it is noproc, as for an actor that exited.
+            const bad = (err as { code?: unknown } | null)?.code === 'ROSTER_ERR_INVALID_OPTION';
+            this.#reply(f.from, f.ref, false, bad ? { code: 'ROSTER_ERR_NOPROC', message: `no process ${s.node}/${f.to}` } : err);
+          },
+        );
         return;
       }
       case 'cast':

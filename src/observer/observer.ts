@@ -261,7 +261,7 @@ export class Observer {
       actorsAt: this.#actors.at,
       supervisors: this.#section<SupervisorRow>(this.#sources.supervisors),
       topics: this.#topics,
-      timeline: this.#timeline.list(0, 200),
+      timeline: this.#timeline.latest(200),
       health: this.#sampler.health(),
     };
   }

@@ -96,7 +96,11 @@ export function handler(data: ObserverData, token: string | null, loopback: bool
     const params = url.searchParams;
     // The page's script is static (it is in the package) and carries no data: served without the
     // token, which a <script> request could not carry.
-    if (url.pathname === '/page.js') return sendText(res, 'text/javascript; charset=utf-8', kPageJs, head);
+    if (url.pathname === '/page.js') {
+      const m = unknownParams(params, []);
+      if (m !== null) return send(res, 400, { error: m }, head);
+      return sendText(res, 'text/javascript; charset=utf-8', kPageJs, head);
+    }
     if (!authorized(req, params)) {
       return send(res, 401, { error: 'a token is required: Authorization: Bearer <token>, or ?token=<token>' }, head, { 'www-authenticate': 'Bearer' });
     }

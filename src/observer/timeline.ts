@@ -37,10 +37,20 @@ export class Timeline {
     if (this.#events.length > kKeep) this.#events.splice(0, this.#events.length - kKeep);
   }
 
-  /** Events after `since` (a `seq`), the newest `limit`, oldest first. */
+  /** The first `limit` events after `since` (a `seq`), oldest first: a reader pages forward with `since`. */
   list(since = 0, limit = kKeep): TimelineEvent[] {
-    const out = this.#events.filter((e) => e.seq > since);
-    return out.length > limit ? out.slice(out.length - limit) : out;
+    const out: TimelineEvent[] = [];
+    for (const e of this.#events) {
+      if (e.seq <= since) continue;
+      if (out.length === limit) break;
+      out.push(e);
+    }
+    return out;
+  }
+
+  /** The newest `limit` events, oldest first (the page's snapshot). */
+  latest(limit: number): TimelineEvent[] {
+    return this.#events.slice(Math.max(0, this.#events.length - limit));
   }
 }
 

@@ -80,6 +80,8 @@ describe(`cluster messaging (ROSTER_SEED=${seed})`, () => {
   it('noproc: a pid that does not exist, a name nobody holds; casts to them report false', async () => {
     expect((await rejection(m1.do('call', { ...target, pid: target.pid + 1000 }, 'tag'))).code).toBe('ROSTER_ERR_NOPROC');
     expect((await rejection(m1.do('call', { name: 'nobody' }, 'tag'))).code).toBe('ROSTER_ERR_NOPROC');
+    // A number that is no pid at all, on a live node: noproc too.
+    expect((await rejection(m1.do('call', { ...target, pid: 12345 }, 'tag'))).code).toBe('ROSTER_ERR_NOPROC');
     expect(await m1.do('send', { name: 'nobody' }, 'x')).toBe(false);
     // An incarnation that never existed is a process of a node that is not listening under it.
     expect((await rejection(m1.do('call', { ...target, incarnation: target.incarnation + 100 }, 'tag'))).code).toBe('ROSTER_ERR_NOPROC');

@@ -139,6 +139,7 @@ describe('bad requests', () => {
     ['/api/timeline?since=-1', /since must be an integer/],
     ['/api/timeline?limit=0', /limit must be an integer/],
     ['/healthz?verbose=1', /unknown parameter "verbose"/],
+    ['/page.js?x=1', /unknown parameter "x"; this endpoint takes none/],
   ])('%s → 400', async (path, message) => {
     const r = await get(path);
     expect(r.status).toBe(400);
@@ -247,6 +248,17 @@ describe('health', () => {
       return ev.some((e) => e.kind === 'stall') && ev.some((e) => e.kind === 'death' && e.subject === 'scheduler 1') ? ev : undefined;
     });
     expect(events.find((e) => e.kind === 'death')?.reason).toBe('stalled');
+    // Paging forward, one event a page: the first `limit` after `since`, oldest first, no gap.
+    const paged: number[] = [];
+    for (let since = 0; ; ) {
+      const page = (await get(`/api/timeline?since=${since}&limit=1`)).body as TimelineEvent[];
+      if (page.length === 0) break;
+      expect(page.length).toBe(1);
+      since = (page[0] as TimelineEvent).seq;
+      paged.push(since);
+    }
+    expect(paged.slice(0, events.length)).toEqual(events.map((e) => e.seq));
+    expect(paged).toEqual([...paged].sort((a, b) => a - b));
     const rows = (await get('/api/schedulers')).body as SchedulerRow[];
     expect(rows[1]).toMatchObject({ state: 'dead', reason: 'stalled', actors: 0 });
     expect(rows[0]?.state).toBe('alive');
