@@ -82,6 +82,8 @@ export function keys(r: RegistryCore, pid: Pid): Key[] {
 /** `registry.values(key, pid)`. */
 export function values<V>(r: RegistryCore, key: Key, pid: Pid): V[] {
   r.check();
+  // As keys(pid): any number is a pid argument (one no process had finds nothing); anything else is not.
+  if (typeof pid !== 'number') throw new InvalidKeyError(`${r.name}: expected a pid, got: ${describe(pid)}`);
   return lookup<V>(r, key).filter((e) => e[0] === pid).map((e) => e[1]);
 }
 

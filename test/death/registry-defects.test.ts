@@ -90,13 +90,16 @@ describe('registry defects', () => {
     await expect(agent.call('check', reg.handle.id, {})).rejects.toMatchObject({ code: 'ROSTER_ERR_UNKNOWN_REGISTRY' });
   });
 
-  test('keys(n) of a number that is not a pid, or of a pid no thread has, returns []; a non-number throws InvalidKeyError', () => {
+  test('keys(n) and values(key, n) of a number that is not a pid, or of a pid no thread has, return []; a non-number throws InvalidKeyError', () => {
     const reg = track(Registry.create({ keys: 'duplicate', name: 'pids', partitions: 4 }));
     expect(reg.register('mine', 1).ok).toBe(true);
     for (const n of [7, 0, -1, 0.5, 2 ** 21 - 1, Number.NaN, Infinity, -(2 ** 40)]) expect(reg.keys(n), `keys(${n})`).toEqual([]);
     expect(reg.keys(makePid(123_457, 0)), 'a pid-shaped number no thread has').toEqual([]);
     expect(reg.keys(self())).toEqual(['mine']);
     expect(codeOf(() => reg.keys('7' as unknown as number))).toBe('ROSTER_ERR_INVALID_KEY');
+    for (const n of [7, 0, -1, 0.5, Number.NaN, makePid(123_457, 0)]) expect(reg.values('mine', n), `values('mine', ${n})`).toEqual([]);
+    expect(reg.values('mine', self())).toEqual([1]);
+    for (const bad of ['7', null, undefined, {}, 1n]) expect(codeOf(() => reg.values('mine', bad as unknown as number)), `values('mine', ${String(bad)})`).toBe('ROSTER_ERR_INVALID_KEY');
     expect(violations(reg, { count: 1 })).toEqual([]);
   });
 
