@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { RosterError, TimeoutError } from '../errors.js';
+import { InvalidOptionError, RosterError, TimeoutError, describe } from '../errors.js';
 import {
   kCoordStarting, kDCoordinator, kDDeclared, kDFenced, kDHeartbeatMs, kDId, kDRegistries, kDSettled, kDSwept, kMaxThreads,
   kStateDead, kStateMask, kTLast, kTLive, kTState, threadBase,
@@ -56,6 +56,9 @@ export abstract class DomainHeader {
    * `ROSTER_ERR_NO_COORDINATOR` when no coordinator runs.
    */
   async sync(timeoutMs = 10_000): Promise<void> {
+    if (typeof timeoutMs !== 'number' || !(timeoutMs > 0) || timeoutMs > 2 ** 31) {
+      throw new InvalidOptionError(`expected timeoutMs to be a number of ms > 0, got: ${describe(timeoutMs)}`);
+    }
     const i32 = this.i32;
     const pending = this.deadUnswept().map((d) => d.inc);
     for (let slot = 0; slot < kMaxThreads; slot++) {

@@ -354,6 +354,11 @@ describe('stall checks and options', () => {
     }
     const ok = await coordinator({ heartbeatMs: 500 }); // stallMs 1000 = 2 × heartbeatMs: accepted
     expect(ok).toBeInstanceOf(Coordinator);
+    // A sync timeout that is not a number of ms > 0 is refused too.
+    for (const t of [0, -1, Number.NaN, 'x', null, 2 ** 32]) {
+      await expect(ok.sync(t as unknown as number), `sync(${String(t)})`).rejects.toMatchObject({ code: 'ROSTER_ERR_INVALID_OPTION' });
+    }
+    await ok.sync();
   });
 });
 
