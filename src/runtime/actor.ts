@@ -150,29 +150,23 @@ export class Actor {
    * must not be answered before they are gone); once it is gone, a CALL fails with its exit at once.
    */
   enqueue(env: Envelope): boolean {
-    if (this.#exited) {
-      if (env.kind !== kCall) {
-        this.dropped++;
-        this.#host.count('dropped');
-      } else if (this.#queue === kGone) {
-        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, this.#exitError(), this.pid);
-      } else if (this.depth >= this.#limit) {
-        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, new MailboxFullError(`mailbox of ${this.pid} is full (${this.#limit})`), this.pid);
-      } else this.#queue.push(env);
+    const call = env.kind === kCall;
+    if (this.#queue === kGone) {
+      if (call) this.#host.caller.replyError({ pid: env.from, ref: env.ref }, this.#exitError(), this.pid);
       return false;
     }
-    if (this.depth >= this.#limit) {
+    if (this.depth >= this.#limit || (this.#exited && !call)) {
       this.dropped++;
       this.#host.count('dropped');
-      if (env.kind === kCall) {
-        this.#host.caller.replyError({ pid: env.from, ref: env.ref }, new MailboxFullError(`mailbox of ${this.pid} is full (${this.#limit})`), this.pid);
-      }
+      if (call) this.#host.caller.replyError({ pid: env.from, ref: env.ref }, new MailboxFullError(`mailbox of ${this.pid} is full (${this.#limit})`), this.pid);
       return false;
     }
     this.#queue.push(env);
+    if (this.#exited) return false; // exiting: the call fails with the others at the end of the exit
     this.#kick();
     return true;
   }
+
 
   /** Delivers a monitor's `Down` to `handleInfo` (never refused for a full mailbox). */
   down(down: Down): void {

@@ -20,7 +20,7 @@ import { Domain, makePid, pidInc, pidLocal } from '../domain/domain.js';
 import { CallTimeoutError, ExitError, NoProcError, RosterError } from '../errors.js';
 import type { Pid } from '../types.js';
 import type { Down, ExitReason, From } from './behaviour.js';
-import { kCall, kCast, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
+import { kCall, kDemonitor, kDown, kMonitor, kReply, kReplyError } from './kinds.js';
 import { Mailroom, type Envelope } from './mailroom.js';
 import { decodeMessage, encodeMessage, ScratchWriter } from './message-codec.js';
 
@@ -331,7 +331,7 @@ export class Caller {
   notAnActor(env: Envelope): void {
     const pid = makePid(this.domain.inc, env.to);
     if (env.kind === kMonitor) this.sendDown(env.from, env.ref, pid, 'noproc');
-    else if (env.deadline !== 0 && env.kind !== kCast) {
+    else if (env.deadline !== 0) {
       this.replyError({ pid: env.from, ref: env.ref }, new NoProcError(`${pid} is not an actor: nothing answers calls to it`), pid);
     }
   }
